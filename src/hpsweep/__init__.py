@@ -1,0 +1,3 @@
+"""hpsweep: declarative hyperparameter sweeps for PyTorch on Hydra."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,168 @@
+"""The training loop: train(cfg) -> metrics, top to bottom.
+
+Everything a run is made of comes from the composed config through Hydra's
+`instantiate`: data (conf/data), model (conf/model), optimizer (conf/optimizer),
+learning-rate schedule (conf/scheduler). The loop slices batches from in-memory
+tensors, steps the schedule once per epoch, and evaluates on the validation split
+after every epoch and on the test split at the end.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+from torch import nn
+
+from hpsweep.data import Splits
+from hpsweep.trusted_targets import TRUSTED_TARGETS
+from hpsweep.validation import validate
+
+log = logging.getLogger(__name__)
+
+# Evaluation runs without gradients, so it can take far larger slices than training.
+EVAL_CHUNK = 4096
+
+
+def resolve_device(name: str) -> torch.device:
+    """`auto` picks CUDA when there is a GPU, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("trainer.device=cuda but torch sees no CUDA device")
+    return torch.device(name)
+
+
+def make_loss(task: str, label_smoothing: float) -> nn.Module:
+    if task == "classification":
+        return nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+    return nn.MSELoss()
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, task: str) -> dict[str, float]:
+    """Mean loss (unsmoothed) and, for classification, accuracy on one split."""
+    model.eval()
+    loss_fn = make_loss(task, label_smoothing=0.0)
+    total_loss = torch.zeros((), device=x.device)
+    correct = torch.zeros((), device=x.device)
+    for start in range(0, len(x), EVAL_CHUNK):
+        xb, yb = x[start : start + EVAL_CHUNK], y[start : start + EVAL_CHUNK]
+        logits = model(xb)
+        total_loss += loss_fn(logits, yb) * len(xb)
+        if task == "classification":
+            correct += (logits.argmax(dim=1) == yb).sum()
+    # note: .item() is a CPU-GPU sync point; once per split and epoch is cheap.
+    metrics = {"loss": total_loss.item() / len(x)}
+    if task == "classification":
+        metrics["acc"] = correct.item() / len(x)
+    return metrics
+
+
+def train_one_epoch(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: nn.Module,
+    data: Splits,
+    batch_size: int,
+    augment: float,
+    generator: torch.Generator,
+) -> float:
+    """One pass over the shuffled training split; returns the mean training loss."""
+    model.train()
+    n = len(data.x_train)
+    # The permutation is drawn on the CPU from a seeded generator: the batch order
+    # is the same on every device.
+    order = torch.randperm(n, generator=generator).to(data.x_train.device)
+    total_loss = torch.zeros((), device=data.x_train.device)
+    for start in range(0, n, batch_size):
+        index = order[start : start + batch_size]
+        xb, yb = data.x_train[index], data.y_train[index]
+        if augment > 0:
+            # Inputs are standardized, so `augment` is the noise's share of a feature's std.
+            noise = torch.randn(xb.shape, generator=generator).to(xb.device)
+            xb = xb + augment * noise
+        loss = loss_fn(model(xb), yb)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total_loss += loss.detach() * len(index)
+    return total_loss.item() / n
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """Train the model that `cfg` composes; return the final metrics.
+
+    Keys: train/loss, val/loss, test/loss (and val/acc, test/acc on classification),
+    epochs, seconds.
+    """
+    validate(cfg)
+    started = time.perf_counter()
+    if cfg.trainer.num_threads:
+        torch.set_num_threads(cfg.trainer.num_threads)
+    device = resolve_device(cfg.trainer.device)
+    torch.manual_seed(cfg.trainer.seed)  # weights and dropout masks
+    generator = torch.Generator().manual_seed(cfg.trainer.seed)  # batch order and augmentation
+
+    data: Splits = instantiate(cfg.data, _execution_whitelist_=TRUSTED_TARGETS).to(device)
+    reg = cfg.regularization
+    model = instantiate(cfg.model, _execution_whitelist_=TRUSTED_TARGETS)(
+        input_shape=data.input_shape, num_outputs=data.num_outputs, dropout=reg.dropout
+    ).to(device)
+    # _convert_="all" hands torch plain lists (betas) instead of OmegaConf containers.
+    optimizer = instantiate(cfg.optimizer, _convert_="all", _execution_whitelist_=TRUSTED_TARGETS)(
+        model.parameters()
+    )
+    scheduler = instantiate(cfg.scheduler, _convert_="all", _execution_whitelist_=TRUSTED_TARGETS)(
+        optimizer
+    )
+    loss_fn = make_loss(data.task, reg.label_smoothing)
+    log.info(
+        "training %s on %s (%d train / %d val / %d test samples, %s) on %s",
+        type(model).__name__,
+        cfg.data._target_.rsplit(".", 1)[-1],
+        len(data.x_train),
+        len(data.x_val),
+        len(data.x_test),
+        data.task,
+        device,
+    )
+
+    epochs = cfg.trainer.epochs
+    metrics: dict[str, float] = {}
+    for epoch in range(1, epochs + 1):
+        epoch_start = time.perf_counter()
+        lr = optimizer.param_groups[0]["lr"]
+        train_loss = train_one_epoch(
+            model, optimizer, loss_fn, data, cfg.trainer.batch_size, reg.augment, generator
+        )
+        scheduler.step()
+        val = evaluate(model, data.x_val, data.y_val, data.task)
+        metrics = {"train/loss": train_loss, **{f"val/{k}": v for k, v in val.items()}}
+        log.info(
+            "epoch %*d/%d  %s  lr %.3g  (%.2fs)",
+            len(str(epochs)),
+            epoch,
+            epochs,
+            "  ".join(f"{name} {value:.4f}" for name, value in metrics.items()),
+            lr,
+            time.perf_counter() - epoch_start,
+        )
+        if not math.isfinite(train_loss):
+            log.warning("training loss is %s at epoch %d: stopping", train_loss, epoch)
+            break
+
+    test = evaluate(model, data.x_test, data.y_test, data.task) if len(data.x_test) else {}
+    metrics.update({f"test/{k}": v for k, v in test.items()})
+    metrics["epochs"] = epoch
+    metrics["seconds"] = time.perf_counter() - started
+    log.info(
+        "final after %d epochs: %s",
+        epoch,
+        "  ".join(f"{name} {value:.4f}" for name, value in metrics.items() if "/" in name),
+    )
+    return metrics

@@ -1,0 +1,30 @@
+"""Train one model; with -m, a sweep of them. See README.md and conf/train.yaml.
+
+python train.py                                   # defaults: Adam, lr 1e-3, batch 64
+python train.py optimizer=sgd model=cnn regularization=dropout
+python train.py -m optimizer.lr='interval(1e-4,1e-1)'
+"""
+
+import json
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from hpsweep.objective import objective_value
+from hpsweep.training import train
+from hpsweep.trusted_targets import TRUSTED_TARGETS
+
+
+@hydra.main(config_path="conf", config_name="train", execution_whitelist=TRUSTED_TARGETS)
+def main(cfg: DictConfig) -> float:
+    """One run: train, write metrics.json into the run's folder, return the objective."""
+    metrics = train(cfg)
+    output_dir = Path(HydraConfig.get().runtime.output_dir)
+    (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    return objective_value(cfg.objective, metrics)
+
+
+if __name__ == "__main__":
+    main()
