@@ -1,0 +1,75 @@
+"""Loading, splitting and task inference of the data options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from hpsweep.data import infer_task, load_csv, load_digits, load_npz, make_synthetic
+
+
+@pytest.mark.parametrize(
+    ("targets", "task"),
+    [
+        (np.array(["cat", "dog", "cat"]), "classification"),
+        (np.array(["0", "1", "2", "1"]), "classification"),
+        (np.array([3.0, 7.0, 9.0]), "classification"),
+        (np.array(["0.5", "1.25", "2.0"]), "regression"),
+        (np.arange(200), "regression"),  # more distinct integers than classes make sense
+    ],
+    ids=["strings", "integer-strings", "integral-floats", "fractions", "many-integers"],
+)
+def test_infer_task(targets: np.ndarray, task: str) -> None:
+    assert infer_task(targets) == task
+
+
+def test_digits_split_is_fixed_by_split_seed() -> None:
+    first, again, other = load_digits(), load_digits(), load_digits(split_seed=1)
+    assert (len(first.x_train), len(first.x_val), len(first.x_test)) == (1079, 359, 359)
+    assert first.input_shape == (1, 8, 8)
+    assert first.num_outputs == 10
+    assert torch.equal(first.x_val, again.x_val)
+    assert not torch.equal(first.x_val, other.x_val)
+
+
+def test_features_are_standardized_by_training_statistics() -> None:
+    data = make_synthetic()
+    flat = data.x_train.reshape(len(data.x_train), -1)
+    assert torch.allclose(flat.mean(dim=0), torch.zeros(flat.shape[1]), atol=1e-5)
+    assert torch.allclose(flat.std(dim=0, unbiased=False), torch.ones(flat.shape[1]), atol=1e-4)
+
+
+def test_csv_with_class_names(blobs_csv: Path) -> None:
+    data = load_csv(str(blobs_csv), target="label")
+    assert data.task == "classification"
+    assert data.num_outputs == 3
+    assert data.input_shape == (3,)
+    assert set(data.y_train.tolist()) == {0, 1, 2}
+
+
+def test_csv_regression(tmp_path: Path) -> None:
+    from tests.data_files import write_blobs_csv
+
+    data = load_csv(str(write_blobs_csv(tmp_path / "r.csv", regression=True)), target="label")
+    assert data.task == "regression"
+    assert data.y_train.shape == (len(data.x_train), 1)
+
+
+def test_csv_rejects_text_features(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("city,size,label\nParis,1,a\nRome,2,b\nOslo,3,a\nBern,4,b\nNice,5,a\n")
+    with pytest.raises(ValueError, match=r"not numeric in .*: city"):
+        load_csv(str(path), target="label")
+
+
+def test_npz(blobs_npz: Path) -> None:
+    data = load_npz(str(blobs_npz))
+    assert (data.task, data.num_outputs, data.input_shape) == ("classification", 2, (5,))
+
+
+def test_too_few_samples_for_a_validation_split() -> None:
+    with pytest.raises(ValueError, match=r"for validation"):
+        make_synthetic(n_samples=4, val_fraction=0.1, test_fraction=0.1)

@@ -1,0 +1,68 @@
+"""train(cfg) learns, reproduces itself from its seed, and reports the objective."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from hpsweep.objective import UnknownMetricError, objective_value
+from hpsweep.training import train
+from tests.conftest import ComposeTrain
+from tests.data_files import write_blobs_csv
+
+FAST = ("data=synthetic", "trainer.epochs=8")
+
+
+def drop_timing(metrics: dict[str, float]) -> dict[str, float]:
+    return {k: v for k, v in metrics.items() if k != "seconds"}
+
+
+def test_loss_falls_well_below_its_start(compose_train: ComposeTrain) -> None:
+    metrics = train(compose_train(*FAST))
+    chance = math.log(4)  # cross-entropy of a uniform guess over 4 classes
+    assert metrics["train/loss"] < 0.25 * chance
+    assert metrics["val/loss"] < 0.5 * chance
+    assert metrics["val/acc"] > 0.8
+
+
+def test_same_seed_same_result(compose_train: ComposeTrain) -> None:
+    overrides = (*FAST, "regularization=dropout", "regularization.augment=0.1")
+    first = train(compose_train(*overrides))
+    again = train(compose_train(*overrides))
+    other = train(compose_train(*overrides, "trainer.seed=1"))
+    assert drop_timing(first) == drop_timing(again)
+    assert first["val/loss"] != other["val/loss"]
+
+
+def test_regression_on_a_csv(tmp_path: Path, compose_train: ComposeTrain) -> None:
+    csv = write_blobs_csv(tmp_path / "r.csv", regression=True)
+    metrics = train(
+        compose_train("data=csv", f"data.path={csv}", "data.target=label", "trainer.epochs=30")
+    )
+    assert "val/acc" not in metrics
+    assert metrics["val/loss"] < 0.5  # the target's variance is about 6.5
+
+
+def test_diverging_run_stops_at_the_first_non_finite_loss(compose_train: ComposeTrain) -> None:
+    metrics = train(compose_train(*FAST, "optimizer=sgd", "optimizer.lr=1e12"))
+    assert metrics["epochs"] < 8
+    assert not math.isfinite(metrics["train/loss"])
+
+
+@pytest.mark.parametrize(
+    ("metric", "expected"), [("val/loss", 0.3), ("val/acc", 0.9), ("epochs", 5.0)]
+)
+def test_objective_value(metric: str, expected: float) -> None:
+    objective = OmegaConf.create({"metric": metric, "mode": "min"})
+    assert objective_value(objective, {"val/loss": 0.3, "val/acc": 0.9, "epochs": 5}) == expected
+
+
+def test_objective_names_no_metric() -> None:
+    objective = OmegaConf.create({"metric": "val/acc", "mode": "max"})
+    with pytest.raises(
+        UnknownMetricError, match=r"val/acc is not a metric of this run; .*val/loss"
+    ):
+        objective_value(objective, {"val/loss": 0.3, "train/loss": 0.2})
