@@ -1,0 +1,31 @@
+# Two commands do all the set-up: `make run` (one real digits training run) and
+# `make test` (lint + the test suite). Each creates .venv and installs on first use;
+# after that they only run. Editing pyproject.toml triggers a re-install.
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+# The CPU build of torch (a wheel on this machine's disk installs in seconds). A bare
+# `torch` would pull a multi-GB CUDA build. GPU users, for example:
+#   make run TORCH="torch --index-url https://download.pytorch.org/whl/cu128"
+TORCH ?= torch==2.13.0
+
+.PHONY: run test bench clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet $(TORCH)
+	$(PYTHON) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+run: $(VENV)/.installed
+	$(PYTHON) train.py
+
+test: $(VENV)/.installed
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
+	$(PYTHON) -m pytest
+
+bench: $(VENV)/.installed
+	$(PYTHON) bench/train_overhead.py
+
+clean:
+	rm -rf $(VENV) outputs

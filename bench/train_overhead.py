@@ -1,0 +1,88 @@
+"""Benchmark: `python train.py` against a hand-written PyTorch loop, same work.
+
+Both train the default MLP on digits with Adam (lr 1e-3, batch 64) for the same
+epochs, each as its own process, alternating, several times. For each run length it
+prints the median wall times and their ratio (target: train.py <= 1.10x the
+hand-written loop), the same ratio for training alone (data loading to final metric,
+timed inside each process), and train.py's fixed cost in seconds.
+
+    python bench/train_overhead.py [--epochs 30 300] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET = 1.10
+
+
+def timed(command: list[str], cwd: Path) -> tuple[float, str]:
+    started = time.perf_counter()
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=True)
+    return time.perf_counter() - started, result.stdout
+
+
+def measure(epochs: int, repeats: int, work: Path) -> dict[str, tuple[float, float]]:
+    """Median (process wall seconds, in-process training seconds) of each contender."""
+    samples: dict[str, list[tuple[float, float]]] = {"train.py": [], "hand-written": []}
+    for repeat in range(repeats):
+        run_dir = work / f"e{epochs}-r{repeat}"
+        wall, _ = timed(
+            [
+                sys.executable,
+                str(ROOT / "train.py"),
+                f"trainer.epochs={epochs}",
+                f"hydra.run.dir={run_dir}",
+            ],
+            cwd=work,
+        )
+        inner = json.loads((run_dir / "metrics.json").read_text())["seconds"]
+        samples["train.py"].append((wall, inner))
+
+        wall, stdout = timed(
+            [sys.executable, str(ROOT / "bench" / "handwritten_loop.py"), str(epochs)], cwd=work
+        )
+        samples["hand-written"].append((wall, json.loads(stdout)["seconds"]))
+    return {
+        name: (statistics.median(w for w, _ in runs), statistics.median(t for _, t in runs))
+        for name, runs in samples.items()
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, nargs="+", default=[30, 300])
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    print(f"digits MLP, median of {args.repeats} runs each")
+    print(
+        f"{'epochs':>6} {'train.py wall':>14} {'hand wall':>10} {'ratio':>7}"
+        f" {'train.py loop':>14} {'hand loop':>10} {'ratio':>7} {'fixed cost':>11}"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        for epochs in args.epochs:
+            medians = measure(epochs, args.repeats, Path(tmp))
+            (ours_wall, ours_loop), (base_wall, base_loop) = (
+                medians["train.py"],
+                medians["hand-written"],
+            )
+            wall_ratio = ours_wall / base_wall
+            print(
+                f"{epochs:>6} {ours_wall:>13.2f}s {base_wall:>9.2f}s {wall_ratio:>6.3f}x"
+                f" {ours_loop:>13.2f}s {base_loop:>9.2f}s {ours_loop / base_loop:>6.3f}x"
+                f" {ours_wall - base_wall:>10.2f}s"
+                f"  {'met' if wall_ratio <= TARGET else 'NOT met'} (<= {TARGET:.2f}x)"
+            )
+
+
+if __name__ == "__main__":
+    main()
