@@ -12,6 +12,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
+from hpsweep.hparams import run_hparams
 from hpsweep.objective import objective_value
 from hpsweep.training import train
 from hpsweep.trusted_targets import TRUSTED_TARGETS
@@ -20,8 +21,10 @@ from hpsweep.trusted_targets import TRUSTED_TARGETS
 @hydra.main(config_path="conf", config_name="train", execution_whitelist=TRUSTED_TARGETS)
 def main(cfg: DictConfig) -> float:
     """One run: train, write metrics.json into the run's folder, return the objective."""
-    metrics = train(cfg)
-    output_dir = Path(HydraConfig.get().runtime.output_dir)
+    hydra_cfg = HydraConfig.get()
+    output_dir = Path(hydra_cfg.runtime.output_dir)
+    hparams = run_hparams(cfg, hydra_cfg.runtime.choices, hydra_cfg.overrides.task)
+    metrics = train(cfg, output_dir, hparams)
     (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     return objective_value(cfg.objective, metrics)
 

@@ -12,13 +12,17 @@ from __future__ import annotations
 import logging
 import math
 import time
+from pathlib import Path
 
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 from torch import nn
 
+from hpsweep.callbacks import RunState, TrainingCallback
 from hpsweep.data import Splits
+from hpsweep.hparams import HParamValue
+from hpsweep.status import RunStatus
 from hpsweep.trusted_targets import TRUSTED_TARGETS
 from hpsweep.validation import validate
 
@@ -94,11 +98,16 @@ def train_one_epoch(
     return total_loss.item() / n
 
 
-def train(cfg: DictConfig) -> dict[str, float]:
-    """Train the model that `cfg` composes; return the final metrics.
+def train(
+    cfg: DictConfig, output_dir: Path, hparams: dict[str, HParamValue] | None = None
+) -> dict[str, float | int | str]:
+    """Train the model that `cfg` composes, writing its files into `output_dir`.
 
-    Keys: train/loss, val/loss, test/loss (and val/acc, test/acc on classification),
-    epochs, seconds.
+    Returns the final metrics: `status` (hpsweep.status.RunStatus), `epochs`,
+    train/loss of the last epoch, val/loss and test/loss of the final model (and
+    val/acc, test/acc on classification), `best/<monitor>` and `best_epoch` when
+    early stopping watches a metric, and `seconds`. `hparams` are what TensorBoard
+    shows for the run (see hpsweep.hparams).
     """
     validate(cfg)
     started = time.perf_counter()
@@ -120,6 +129,11 @@ def train(cfg: DictConfig) -> dict[str, float]:
     scheduler = instantiate(cfg.scheduler, _convert_="all", _execution_whitelist_=TRUSTED_TARGETS)(
         optimizer
     )
+    callbacks: list[TrainingCallback] = [
+        instantiate(node, _execution_whitelist_=TRUSTED_TARGETS)
+        for node in (cfg.get("callbacks") or {}).values()
+        if node is not None
+    ]
     loss_fn = make_loss(data.task, reg.label_smoothing)
     log.info(
         "training %s on %s (%d train / %d val / %d test samples, %s) on %s",
@@ -132,37 +146,66 @@ def train(cfg: DictConfig) -> dict[str, float]:
         device,
     )
 
+    run = RunState(cfg=cfg, model=model, output_dir=output_dir, hparams=dict(hparams or {}))
     epochs = cfg.trainer.epochs
-    metrics: dict[str, float] = {}
-    for epoch in range(1, epochs + 1):
-        epoch_start = time.perf_counter()
-        lr = optimizer.param_groups[0]["lr"]
-        train_loss = train_one_epoch(
-            model, optimizer, loss_fn, data, cfg.trainer.batch_size, reg.augment, generator
-        )
-        scheduler.step()
-        val = evaluate(model, data.x_val, data.y_val, data.task)
-        metrics = {"train/loss": train_loss, **{f"val/{k}": v for k, v in val.items()}}
-        log.info(
-            "epoch %*d/%d  %s  lr %.3g  (%.2fs)",
-            len(str(epochs)),
-            epoch,
-            epochs,
-            "  ".join(f"{name} {value:.4f}" for name, value in metrics.items()),
-            lr,
-            time.perf_counter() - epoch_start,
-        )
-        if not math.isfinite(train_loss):
-            log.warning("training loss is %s at epoch %d: stopping", train_loss, epoch)
-            break
+    last: dict[str, float] = {}
+    status = RunStatus.FAILED  # until the loop ends without raising
+    try:
+        for callback in callbacks:
+            callback.on_fit_start(run)
+        for epoch in range(1, epochs + 1):
+            run.epoch = epoch
+            epoch_start = time.perf_counter()
+            lr = optimizer.param_groups[0]["lr"]
+            train_loss = train_one_epoch(
+                model, optimizer, loss_fn, data, cfg.trainer.batch_size, reg.augment, generator
+            )
+            scheduler.step()
+            val = evaluate(model, data.x_val, data.y_val, data.task)
+            last = {"train/loss": train_loss, **{f"val/{k}": v for k, v in val.items()}}
+            log.info(
+                "epoch %*d/%d  %s  lr %.3g  (%.2fs)",
+                len(str(epochs)),
+                epoch,
+                epochs,
+                "  ".join(f"{name} {value:.4f}" for name, value in last.items()),
+                lr,
+                time.perf_counter() - epoch_start,
+            )
+            if not math.isfinite(train_loss):
+                log.warning("training loss is %s at epoch %d: the run diverged", train_loss, epoch)
+                run.stop(RunStatus.DIVERGED)
+            epoch_metrics = {
+                **last,
+                "lr": lr,
+                "time/epoch_seconds": time.perf_counter() - epoch_start,
+            }
+            for callback in callbacks:
+                callback.on_epoch_end(run, epoch_metrics)
+            if run.stop_reason is not None:
+                break
+        status = run.stop_reason or RunStatus.COMPLETE
+    finally:
+        for callback in callbacks:
+            callback.on_fit_end(run, status)
 
-    test = evaluate(model, data.x_test, data.y_test, data.task) if len(data.x_test) else {}
-    metrics.update({f"test/{k}": v for k, v in test.items()})
-    metrics["epochs"] = epoch
-    metrics["seconds"] = time.perf_counter() - started
+    # The final model (the best epoch's, when early stopping restored it) on val and test.
+    final = {f"val/{k}": v for k, v in evaluate(model, data.x_val, data.y_val, data.task).items()}
+    if len(data.x_test):
+        test = evaluate(model, data.x_test, data.y_test, data.task)
+        final.update({f"test/{k}": v for k, v in test.items()})
+    metrics: dict[str, float | int | str] = {
+        "status": str(status),
+        "epochs": run.epoch,
+        "train/loss": last["train/loss"],
+        **final,
+        **run.summary,
+        "seconds": time.perf_counter() - started,
+    }
     log.info(
-        "final after %d epochs: %s",
-        epoch,
-        "  ".join(f"{name} {value:.4f}" for name, value in metrics.items() if "/" in name),
+        "%s after %d epochs: %s",
+        status,
+        run.epoch,
+        "  ".join(f"{k} {v:.4f}" for k, v in metrics.items() if "/" in k and isinstance(v, float)),
     )
     return metrics

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig
+from torch import nn
+
+from hpsweep.status import RunStatus
+
+HParamValue = bool | int | float | str
+
+
+@dataclass
+class RunState:
+    """What callbacks may read of a run, and the one thing they may change: stopping it."""
+
+    cfg: DictConfig
+    model: nn.Module
+    output_dir: Path
+    # Hyperparameters of this run as TensorBoard shows them (see hpsweep.hparams).
+    hparams: dict[str, HParamValue] = field(default_factory=dict)
+    epoch: int = 0
+    stop_reason: RunStatus | None = None
+    # Set by callbacks for the final metrics, e.g. the best value and its epoch.
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def stop(self, reason: RunStatus) -> None:
+        """Ask the loop to stop after this epoch; the first reason given wins."""
+        if self.stop_reason is None:
+            self.stop_reason = reason
+
+
+class TrainingCallback:
+    """Hooks called by the training loop, in the order the config lists callbacks."""
+
+    def on_fit_start(self, run: RunState) -> None:
+        """Before the first epoch."""
+
+    def on_epoch_end(self, run: RunState, metrics: dict[str, float]) -> None:
+        """After each epoch's validation; `run.stop(...)` ends training after it."""
+
+    def on_fit_end(self, run: RunState, status: RunStatus) -> None:
+        """After the last epoch, before the final evaluation; also when training raised."""

@@ -1,0 +1,62 @@
+"""Writing TensorBoard event files with TensorBoard's own summary APIs, no TensorFlow.
+
+`tensorboard.plugins.hparams.summary_v2` builds the hparams session and experiment
+protos without TensorFlow; only the session *end* (its status) lives in the v1
+module, which imports TensorFlow, so `session_end_pb` builds it here from the same
+public pieces (plugin_data_pb2, metadata) that summary_v2 uses.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from tensorboard.compat.proto import event_pb2, summary_pb2
+from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
+from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+from hpsweep.status import RunStatus
+
+# TensorBoard knows four session statuses; ours map onto them. Early-stopped and
+# pruned runs ended as intended, so they are successes; their exact word is logged
+# as the `status` text and in metrics.json.
+SESSION_STATUS = {
+    RunStatus.COMPLETE: api_pb2.STATUS_SUCCESS,
+    RunStatus.EARLY_STOPPED: api_pb2.STATUS_SUCCESS,
+    RunStatus.PRUNED: api_pb2.STATUS_SUCCESS,
+    RunStatus.DIVERGED: api_pb2.STATUS_FAILURE,
+    RunStatus.FAILED: api_pb2.STATUS_FAILURE,
+}
+
+
+def session_end_pb(status: RunStatus, end_time_secs: float | None = None) -> summary_pb2.Summary:
+    """The hparams plugin's session-end summary, with the status of a finished run."""
+    info = plugin_data_pb2.SessionEndInfo(
+        status=SESSION_STATUS[status],
+        end_time_secs=time.time() if end_time_secs is None else end_time_secs,
+    )
+    content = plugin_data_pb2.HParamsPluginData(session_end_info=info)
+    summary = summary_pb2.Summary()
+    summary.value.add(
+        tag=metadata.SESSION_END_INFO_TAG,
+        metadata=metadata.create_summary_metadata(content),
+        tensor=metadata.NULL_TENSOR,
+    )
+    return summary
+
+
+class EventWriter:
+    """One event file in one directory: a TensorBoard run."""
+
+    def __init__(self, logdir: Path) -> None:
+        logdir.mkdir(parents=True, exist_ok=True)
+        self._writer = EventFileWriter(str(logdir))
+
+    def write(self, summary: summary_pb2.Summary, step: int = 0) -> None:
+        self._writer.add_event(event_pb2.Event(wall_time=time.time(), step=step, summary=summary))
+
+    def flush(self) -> None:
+        self._writer.flush()
+
+    def close(self) -> None:
+        self._writer.close()

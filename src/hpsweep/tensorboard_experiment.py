@@ -1,0 +1,61 @@
+"""A Hydra callback that declares a sweep's HParams experiment before its first trial.
+
+TensorBoard's HParams dashboard takes its columns from one experiment summary in the
+log directory. Writing it into the sweep folder at multirun start, from the swept
+parameters, fixes the columns and their domains for every trial, including those
+that are still running, early-stopped or diverged.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from hydra import compose
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+from tensorboard.plugins.hparams import summary_v2 as hp
+
+from hpsweep.hparams import HParamValue, group_leaves, parse, sweep_domains
+from hpsweep.tensorboard_events import EventWriter
+
+log = logging.getLogger(__name__)
+
+# Final and best values of these become the dashboard's metric columns.
+METRICS = ("val/loss", "val/acc", "train/loss")
+
+
+def sweep_overrides(config: DictConfig) -> list[str]:
+    """The command line's overrides plus a sweeper's `params:` block, if it has one."""
+    overrides = list(config.hydra.overrides.task)
+    params = OmegaConf.select(config, "hydra.sweeper.params")
+    if params:
+        overrides += [f"{key}={value}" for key, value in params.items()]
+    return overrides
+
+
+class WriteHParamsExperiment(Callback):
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        choices = dict(config.hydra.runtime.choices)
+        groups = [g for g, choice in choices.items() if choice and not g.startswith("hydra")]
+        overrides = sweep_overrides(config)
+        fixed = [o.input_line for o in parse(overrides) if not o.is_sweep_override()]
+        config_name = config.hydra.job.config_name
+
+        def option_leaves(group: str, option: str) -> dict[str, HParamValue]:
+            composed = compose(config_name, overrides=[*fixed, f"{group}={option}"])
+            return group_leaves(group, composed[group])
+
+        domains = sweep_domains(overrides, groups, option_leaves)
+        hparams = [hp.HParam(name, domain) for name, domain in domains.items()]
+        # Unswept groups are still columns: which optimizer, model... every trial used.
+        hparams += [hp.HParam(g, hp.Discrete([choices[g]])) for g in groups if g not in domains]
+        monitor = config.get("objective", {}).get("metric", "val/loss")
+        metric_tags = dict.fromkeys([monitor, f"best/{monitor}", *METRICS])
+        metrics = [hp.Metric(tag, display_name=tag) for tag in metric_tags]
+
+        writer = EventWriter(Path(config.hydra.sweep.dir))
+        writer.write(hp.hparams_config_pb(hparams=hparams, metrics=metrics))
+        writer.close()
+        log.info("TensorBoard: tensorboard --logdir %s", config.hydra.sweep.dir)
