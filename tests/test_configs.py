@@ -15,7 +15,7 @@ from hpsweep.training import train
 from tests.conftest import CONF_DIR, ComposeTrain
 from tests.data_files import write_blobs_csv, write_blobs_npz
 
-GROUPS = ("optimizer", "scheduler", "model", "regularization", "data")
+GROUPS = ("optimizer", "scheduler", "model", "regularization", "data", "callbacks")
 
 
 def group_options() -> list[tuple[str, str]]:
@@ -51,9 +51,10 @@ def test_option_composes_and_trains(
         overrides.append(f"{group}={option}")
     cfg = compose_train(*overrides)
 
-    metrics = train(cfg)
+    metrics = train(cfg, tmp_path / "run")
 
     assert metrics["epochs"] == 1
+    assert metrics["status"] == "complete"
     assert math.isfinite(metrics["val/loss"])
 
 
