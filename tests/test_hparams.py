@@ -54,7 +54,10 @@ def test_run_hparams(overrides: list[str], expected: dict) -> None:
 
 
 def leaves_of(group: str, option: str) -> dict:
-    return {"optimizer.momentum": 0.9} if option == "sgd" else {"optimizer.betas": "[0.9, 0.999]"}
+    """Leaves of optimizer=adam / sgd: lr differs, eps is the same, momentum is sgd's only."""
+    if option == "sgd":
+        return {"optimizer.lr": 0.01, "optimizer.eps": 1e-8, "optimizer.momentum": 0.9}
+    return {"optimizer.lr": 0.001, "optimizer.eps": 1e-8}
 
 
 @pytest.mark.parametrize(
@@ -68,7 +71,7 @@ def leaves_of(group: str, option: str) -> dict:
         ("model.depth=range(1,4)", "model.depth", hp.Discrete([1, 2, 3])),
         ("optimizer.lr=1e-3,0.1,1", "optimizer.lr", hp.Discrete([1e-3, 0.1, 1.0])),
         ("optimizer=adam,sgd", "optimizer", hp.Discrete(["adam", "sgd"])),
-        ("optimizer=adam,sgd", "optimizer.momentum", hp.Discrete([0.9])),
+        ("optimizer=adam,sgd", "optimizer.lr", hp.Discrete([0.001, 0.01])),
     ],
     ids=[
         "interval",
@@ -86,6 +89,24 @@ def test_sweep_domains(override: str, name: str, domain: hp.Domain) -> None:
     domains = sweep_domains([override, "trainer.epochs=3"], ["optimizer", "model"], leaves_of)
     assert repr(domains[name]) == repr(domain)
     assert "trainer.epochs" not in domains  # not swept
+
+
+@pytest.mark.parametrize("leaf", ["optimizer.eps", "optimizer.momentum"])
+def test_group_leaves_that_do_not_differ_are_left_out(leaf: str) -> None:
+    assert leaf not in sweep_domains(["optimizer=adam,sgd"], ["optimizer"], leaves_of)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["optimizer=adam,sgd", "optimizer.lr=interval(1e-4,1e-1)"],
+        ["optimizer.lr=interval(1e-4,1e-1)", "optimizer=adam,sgd"],
+    ],
+    ids=["group-first", "leaf-first"],
+)
+def test_a_swept_leaf_keeps_its_own_domain(overrides: list[str]) -> None:
+    domains = sweep_domains(overrides, ["optimizer"], leaves_of)
+    assert repr(domains["optimizer.lr"]) == repr(hp.RealInterval(1e-4, 1e-1))
 
 
 def test_discrete_needs_one_type() -> None:

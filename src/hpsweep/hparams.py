@@ -9,7 +9,7 @@ domain of each swept parameter, read from the same override grammar Hydra parses
 Example: `python train.py -m optimizer=adam,sgd optimizer.lr=interval(1e-4,1e-1)`
 gives each run {optimizer: "sgd", optimizer.lr: 0.0123, optimizer.momentum: 0.9, ...}
 and the sweep the domains {optimizer: Discrete(adam, sgd), optimizer.lr:
-RealInterval(1e-4, 1e-1), optimizer.momentum: ...}.
+RealInterval(1e-4, 1e-1)} (plus any leaf whose default differs between adam and sgd).
 """
 
 from __future__ import annotations
@@ -90,13 +90,15 @@ def sweep_domains(
     groups: Iterable[str],
     group_option_leaves: Callable[[str, str], dict[str, HParamValue]],
 ) -> dict[str, hp.Domain]:
-    """The domain of every swept parameter, and of the leaves of every swept group.
+    """The domain of every swept parameter, and of the leaves that differ between the
+    options of every swept group.
 
     `group_option_leaves(group, option)` returns the leaves of one option of a group
     (the caller composes it); their values across options become Discrete domains.
     """
     groups = set(groups)
     domains: dict[str, hp.Domain] = {}
+    swept_groups: dict[str, list[str]] = {}
     for override in parse(overrides):
         key = override.key_or_group
         if not override.is_sweep_override() or key.startswith("hydra"):
@@ -110,9 +112,16 @@ def sweep_domains(
         values = list(override.sweep_iterator())
         domains[key] = discrete(values)
         if key in groups:
-            seen: dict[str, list[HParamValue]] = {}
-            for option in values:
-                for leaf, value in group_option_leaves(key, str(option)).items():
-                    seen.setdefault(leaf, []).append(value)
-            domains.update({leaf: discrete(vals) for leaf, vals in seen.items()})
+            swept_groups[key] = [str(option) for option in values]
+
+    for group, options in swept_groups.items():
+        seen: dict[str, list[HParamValue]] = {}
+        for option in options:
+            for leaf, value in group_option_leaves(group, option).items():
+                seen.setdefault(leaf, []).append(value)
+        for leaf, values in seen.items():
+            # Only leaves that differ between the options, and never over a leaf that is
+            # swept itself: constant columns would crowd out the swept ones.
+            if leaf not in domains and len(set(values)) > 1:
+                domains[leaf] = discrete(values)
     return domains

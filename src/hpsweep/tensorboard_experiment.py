@@ -23,7 +23,7 @@ from hpsweep.tensorboard_events import EventWriter
 log = logging.getLogger(__name__)
 
 # Final and best values of these become the dashboard's metric columns.
-METRICS = ("val/loss", "val/acc", "train/loss")
+METRICS = ("val/loss", "val/acc", "train/loss", "epochs")
 
 
 def sweep_overrides(config: DictConfig) -> list[str]:
@@ -48,9 +48,10 @@ class WriteHParamsExperiment(Callback):
             return group_leaves(group, composed[group])
 
         domains = sweep_domains(overrides, groups, option_leaves)
+        # Only what the sweep varies: TensorBoard shows the first hparams (by name) as
+        # columns, and constant ones would push the swept ones out of view. Each run
+        # still records every group's choice in its session.
         hparams = [hp.HParam(name, domain) for name, domain in domains.items()]
-        # Unswept groups are still columns: which optimizer, model... every trial used.
-        hparams += [hp.HParam(g, hp.Discrete([choices[g]])) for g in groups if g not in domains]
         monitor = config.get("objective", {}).get("metric", "val/loss")
         metric_tags = dict.fromkeys([monitor, f"best/{monitor}", *METRICS])
         metrics = [hp.Metric(tag, display_name=tag) for tag in metric_tags]

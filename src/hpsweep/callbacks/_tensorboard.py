@@ -15,7 +15,7 @@ class TensorBoardLogger(TrainingCallback):
     """One TensorBoard run per training run, written into the run's output folder.
 
     - scalars each epoch: every metric of the epoch (train/loss, val/loss, val/acc,
-      lr, time/epoch_seconds) and `best/<monitor>`, the best value so far;
+      lr, time/epoch_seconds), `best/<monitor>`, the best value so far, and `epochs`;
     - one hparams session: the run's hyperparameters at fit start, so running trials
       show up in the HParams dashboard too, and its status at fit end;
     - flushed after every epoch, so a killed run keeps what it logged.
@@ -46,6 +46,9 @@ class TensorBoardLogger(TrainingCallback):
             self.writer.write(scalar_pb(tag, number), step=run.epoch)
         if self.best is not None:
             self.writer.write(scalar_pb(f"best/{self.monitor}", self.best), step=run.epoch)
+        # Epochs trained so far: in the HParams table it tells early-stopped and
+        # pruned runs (and how far running ones are) from complete ones.
+        self.writer.write(scalar_pb("epochs", run.epoch), step=run.epoch)
         self.writer.flush()
 
     def on_fit_end(self, run: RunState, status: RunStatus) -> None:
