@@ -68,52 +68,6 @@ def test_swapping_config_groups(tmp_path: Path) -> None:
     assert "training CNN" in (job / "train.log").read_text()
 
 
-def test_grid_sweep_runs_every_combination_once(tmp_path: Path) -> None:
-    result = run_train(
-        "-m",
-        "hydra/sweeper=grid",
-        "optimizer=adam,sgd",
-        "model=mlp,cnn",
-        "data=synthetic",
-        "trainer.epochs=1",
-        cwd=tmp_path,
-    )
-    assert result.returncode == 0, result.stderr
-
-    jobs = job_dirs(tmp_path / "multirun")
-    combos = {
-        tuple(o for o in overrides_of(job) if o.split("=")[0] in ("optimizer", "model"))
-        for job in jobs
-    }
-    assert len(jobs) == 4
-    assert combos == {
-        ("optimizer=adam", "model=mlp"),
-        ("optimizer=adam", "model=cnn"),
-        ("optimizer=sgd", "model=mlp"),
-        ("optimizer=sgd", "model=cnn"),
-    }
-
-
-def test_interval_sweeps_with_tpe_by_default(tmp_path: Path) -> None:
-    result = run_train(
-        "-m",
-        "optimizer.lr=interval(1e-4,1e-1)",
-        "hydra.sweeper.n_trials=3",
-        "data=synthetic",
-        "trainer.epochs=1",
-        cwd=tmp_path,
-    )
-    assert result.returncode == 0, result.stderr
-
-    jobs = job_dirs(tmp_path / "multirun")
-    assert len(jobs) == 3
-    lrs = [float(o.split("=")[1]) for job in jobs for o in overrides_of(job) if "lr=" in o]
-    assert len(lrs) == 3
-    assert all(1e-4 <= lr <= 1e-1 for lr in lrs)
-    [results] = (tmp_path / "multirun").rglob("optimization_results.yaml")
-    assert "best_value" in results.read_text()
-
-
 def test_training_on_a_users_csv(tmp_path: Path) -> None:
     write_blobs_csv(tmp_path / "my.csv")
     result = run_train(

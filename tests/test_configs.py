@@ -68,17 +68,41 @@ def test_regularization_options_share_knobs(option: str, compose_train: ComposeT
     assert cfg.optimizer.weight_decay == 1e-3
 
 
-@pytest.mark.parametrize(
-    ("sweeper", "target"),
-    [
-        ("tpe", "hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper"),
-        ("grid", "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"),
-    ],
+HPSWEEP = "hydra_plugins.hpsweep_sweeper.hpsweep_sweeper.HpsweepSweeper"
+SWEEPER_TARGETS = {
+    "grid": "hydra._internal.core_plugins.basic_sweeper.BasicSweeper",
+    "optuna": "hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper",  # stock
+}
+SWEEPERS = sorted(
+    {p.stem for p in (CONF_DIR / "hydra" / "sweeper").glob("*.yaml")} | set(SWEEPER_TARGETS)
 )
-def test_sweeper_presets_compose(sweeper: str, target: str, compose_train: ComposeTrain) -> None:
+
+
+@pytest.mark.parametrize("sweeper", SWEEPERS)
+def test_sweeper_presets_compose(sweeper: str, compose_train: ComposeTrain) -> None:
     cfg = compose_train(f"hydra/sweeper={sweeper}", hydra=True)
+    target = SWEEPER_TARGETS.get(sweeper, HPSWEEP)
     assert cfg.hydra.sweeper._target_ == target
     assert get_class(target)
+
+
+@pytest.mark.parametrize(
+    ("preset", "pruner", "search"),
+    [
+        ("auto", "optuna.pruners.NopPruner", "auto"),
+        ("random", "optuna.pruners.NopPruner", "sample"),
+        ("tpe", "optuna.pruners.NopPruner", "sample"),
+        ("sha", "optuna.pruners.SuccessiveHalvingPruner", "sample"),
+        ("hyperband", "optuna.pruners.HyperbandPruner", "sample"),
+    ],
+)
+def test_presets_choose_pruner_and_search(
+    preset: str, pruner: str, search: str, compose_train: ComposeTrain
+) -> None:
+    cfg = compose_train(f"hydra/sweeper={preset}", "trainer.epochs=9", hydra=True)
+    assert (cfg.hydra.sweeper.pruner._target_, cfg.hydra.sweeper.search) == (pruner, search)
+    if preset == "hyperband":
+        assert cfg.hydra.sweeper.pruner.max_resource == 9  # the run's epochs
 
 
 @pytest.mark.parametrize(("mode", "direction"), [("min", "minimize"), ("max", "maximize")])
@@ -86,8 +110,10 @@ def test_default_sweeper_follows_objective_mode(
     mode: str, direction: str, compose_train: ComposeTrain
 ) -> None:
     cfg = compose_train(f"objective.mode={mode}", hydra=True)
+    assert cfg.hydra.sweeper._target_ == HPSWEEP
+    assert cfg.hydra.sweeper.search == "auto"
     assert cfg.hydra.sweeper.direction == direction
-    assert cfg.hydra.sweeper.sampler.seed == 0
+    assert cfg.hydra.sweeper.seed == 0
 
 
 def test_established_defaults(compose_train: ComposeTrain) -> None:

@@ -71,7 +71,7 @@ def make_synthetic(
     rng = np.random.default_rng(split_seed)
     prototypes = rng.normal(size=(n_classes, 1, image_size, image_size))
     labels = rng.integers(0, n_classes, size=n_samples)
-    noise = rng.normal(scale=1.5, size=(n_samples, 1, image_size, image_size))
+    noise = rng.normal(scale=3.0, size=(n_samples, 1, image_size, image_size))
     images = (prototypes[labels] + noise).astype(np.float32)
     return split_arrays(
         images, labels, "classification", val_fraction, test_fraction, split_seed, n_classes

@@ -7,6 +7,7 @@ import torch
 
 from hpsweep.callbacks._base import RunState, TrainingCallback
 from hpsweep.status import RunStatus
+from hpsweep.sweep_trial import SweepTrial
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,8 @@ class EarlyStopping(TrainingCallback):
 
     With `restore_best_weights`, the model ends with the weights of its best epoch,
     so the final metrics (and the objective) are those of the model you would keep.
+    Inside an hpsweep sweep it also reports the monitored value to the run's trial
+    each epoch and stops the run as `pruned` when the sweep's pruner says so.
     """
 
     def __init__(
@@ -74,6 +77,10 @@ class EarlyStopping(TrainingCallback):
         self.rule = EarlyStoppingRule(patience=patience, mode=mode, min_delta=min_delta)
         self.restore_best_weights = restore_best_weights
         self.best_weights: dict[str, torch.Tensor] | None = None
+        self.trial: SweepTrial | None = None
+
+    def on_fit_start(self, run: RunState) -> None:
+        self.trial = SweepTrial.current()
 
     def on_epoch_end(self, run: RunState, metrics: dict[str, float]) -> None:
         if self.monitor not in metrics:
@@ -93,6 +100,12 @@ class EarlyStopping(TrainingCallback):
             self.best_weights = {k: v.detach().clone() for k, v in run.model.state_dict().items()}
         run.summary["best_epoch"] = self.rule.best_step
         run.summary[f"best/{self.monitor}"] = self.rule.best
+        if self.trial is not None:
+            self.trial.report(value, step=run.epoch)
+            if self.trial.should_prune():
+                log.info("pruned at epoch %d by the sweep's pruner", run.epoch)
+                run.stop(RunStatus.PRUNED)
+                return
         if stop:
             log.info(
                 "early stopping at epoch %d: %s has not improved on %.4g (epoch %d) for %d epochs",

@@ -1,0 +1,95 @@
+"""The channel from a running job to its trial in the sweep's Optuna study.
+
+The hpsweep sweeper starts each job with the environment variable HPSWEEP_TRIAL set
+to the job's trial number (through Hydra's `hydra.job.env_set`, so it reaches the
+job with any launcher) and writes the study's storage, name and pruner into
+`<sweep dir>/.hpsweep/study.json`. A job opens its trial from the study's storage,
+not from a variable of the sweeper's process, so it works in process and in a
+launcher's workers alike. Public API, for any Hydra app:
+
+    from hpsweep.sweep_trial import SweepTrial
+
+    trial = SweepTrial.current()          # None outside an hpsweep sweep
+    for epoch in range(1, epochs + 1):
+        ...
+        if trial is not None:
+            trial.report(val_loss, step=epoch)
+            if trial.should_prune():
+                break                     # the sweeper records the trial as pruned
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+TRIAL_ENV = "HPSWEEP_TRIAL"
+CHANNEL_FILE = Path(".hpsweep") / "study.json"
+JOURNAL_FILE = "optuna-journal.log"
+PRUNED_ATTR = "hpsweep_pruned_at_step"
+
+
+def make_storage(spec: str) -> Any:
+    """An Optuna storage from an RDB URL (has "://") or a journal file path."""
+    import optuna
+    from optuna.storages.journal import JournalFileBackend
+
+    if "://" in spec:
+        return optuna.storages.get_storage(spec)
+    return optuna.storages.JournalStorage(JournalFileBackend(spec))
+
+
+def write_channel(sweep_dir: Path, storage: str, study_name: str, pruner: dict) -> None:
+    path = sweep_dir / CHANNEL_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    channel = {"storage": storage, "study_name": study_name, "pruner": pruner}
+    path.write_text(json.dumps(channel, indent=2) + "\n")
+
+
+class SweepTrial:
+    """One running trial: report intermediate values, ask whether to stop."""
+
+    def __init__(self, trial: Any) -> None:
+        self._trial = trial
+        self._last_step: int | None = None
+
+    @property
+    def number(self) -> int:
+        return self._trial.number
+
+    @classmethod
+    def current(cls) -> SweepTrial | None:
+        """The trial of this job, when an hpsweep sweeper launched it; else None."""
+        number = os.environ.get(TRIAL_ENV)
+        if number is None:
+            return None
+        from hydra.core.hydra_config import HydraConfig
+
+        return cls.open(Path(HydraConfig.get().sweep.dir), int(number))
+
+    @classmethod
+    def open(cls, sweep_dir: Path, number: int) -> SweepTrial:
+        import optuna
+        from hydra.utils import instantiate
+
+        channel = json.loads((sweep_dir / CHANNEL_FILE).read_text())
+        storage = make_storage(channel["storage"])
+        pruner = instantiate(channel["pruner"], _execution_whitelist_=("optuna.pruners.*",))
+        study = optuna.load_study(study_name=channel["study_name"], storage=storage, pruner=pruner)
+        study_id = storage.get_study_id_from_name(channel["study_name"])
+        trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, number)
+        return cls(optuna.trial.Trial(study, trial_id))
+
+    def report(self, value: float, step: int) -> None:
+        """Record the value of the monitored metric after `step` epochs."""
+        self._trial.report(value, step)
+        self._last_step = step
+
+    def should_prune(self) -> bool:
+        """Whether the study's pruner stops this trial now; records the decision."""
+        prune = self._trial.should_prune()
+        if prune:
+            self._trial.set_user_attr(PRUNED_ATTR, self._last_step)
+        return prune

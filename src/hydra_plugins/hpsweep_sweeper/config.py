@@ -1,0 +1,94 @@
+"""Config schemas of the hpsweep sweeper, registered in Hydra's ConfigStore.
+
+`hydra/sweeper=hpsweep` is the sweeper; its samplers come from hydra-optuna-sweeper's
+group `hydra/sweeper/sampler` (tpe, random, grid, cmaes, gp, qmc), reused rather than
+defined again; its pruners are Optuna's, in `hydra/sweeper/pruner`. The presets in
+conf/hydra/sweeper/ (auto, random, tpe, sha, hyperband) pick among these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+
+@dataclass
+class NopPrunerConfig:
+    """Never prunes: every trial trains until it completes or stops early."""
+
+    _target_: str = "optuna.pruners.NopPruner"
+
+
+@dataclass
+class MedianPrunerConfig:
+    """Prunes a trial whose value is worse than the median of earlier trials at that epoch."""
+
+    _target_: str = "optuna.pruners.MedianPruner"
+    n_startup_trials: int = 5
+    n_warmup_steps: int = 0
+    interval_steps: int = 1
+
+
+@dataclass
+class SuccessiveHalvingPrunerConfig:
+    """Asynchronous successive halving: rungs at min_resource * reduction_factor**k epochs."""
+
+    _target_: str = "optuna.pruners.SuccessiveHalvingPruner"
+    min_resource: int = 1
+    reduction_factor: int = 3
+    min_early_stopping_rate: int = 0
+
+
+@dataclass
+class HyperbandPrunerConfig:
+    """Hyperband: several successive-halving brackets; the maximum resource is the run's epochs."""
+
+    _target_: str = "optuna.pruners.HyperbandPruner"
+    min_resource: int = 1
+    max_resource: Any = "${trainer.epochs}"
+    reduction_factor: int = 3
+
+
+@dataclass
+class HpsweepSweeperConf:
+    _target_: str = "hydra_plugins.hpsweep_sweeper.hpsweep_sweeper.HpsweepSweeper"
+    defaults: list[Any] = field(default_factory=lambda: [{"sampler": "tpe"}, {"pruner": "none"}])
+
+    # An Optuna sampler config from hydra/sweeper/sampler; its seed defaults to `seed`.
+    sampler: Any = MISSING
+    # An Optuna pruner config from hydra/sweeper/pruner; trials report once per epoch.
+    pruner: Any = MISSING
+    # auto: every combination once when each parameter is a finite list (comma list,
+    # choice, integer range), else `sampler` for n_trials. grid: always every
+    # combination (finite parameters only). sample: always `sampler` for n_trials.
+    search: str = "auto"
+    # minimize | maximize (presets follow objective.mode).
+    direction: str = "minimize"
+    # Trials in all, counting those already in the study.
+    n_trials: int = 20
+    # Trials handed to the launcher at once (parallel with the joblib launcher).
+    n_jobs: int = 1
+    seed: int | None = 0
+    # An RDB URL (sqlite:///..., postgresql://...) or a journal file path;
+    # null: a journal file inside the sweep folder.
+    storage: str | None = None
+    # null: the sweep folder's name.
+    study_name: str | None = None
+    # Share of failed trials tolerated before the sweep stops.
+    max_failure_rate: float = 0.25
+    # The search space in config, as overrides: {optimizer.lr: "interval(1e-4,1e-1)"}.
+    params: dict[str, str] | None = None
+
+
+store = ConfigStore.instance()
+store.store(group="hydra/sweeper", name="hpsweep", node=HpsweepSweeperConf, provider="hpsweep")
+for name, node in {
+    "none": NopPrunerConfig,
+    "median": MedianPrunerConfig,
+    "sha": SuccessiveHalvingPrunerConfig,
+    "hyperband": HyperbandPrunerConfig,
+}.items():
+    store.store(group="hydra/sweeper/pruner", name=name, node=node, provider="hpsweep")

@@ -1,0 +1,71 @@
+"""Hydra override grammar -> Optuna distributions, by table."""
+
+from __future__ import annotations
+
+import pytest
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+
+from hydra_plugins.hpsweep_sweeper._impl import (
+    grid_combinations,
+    grid_size,
+    is_finite,
+    search_space,
+)
+
+TABLE = [
+    ("optimizer.lr=interval(1e-4,1e-1)", FloatDistribution(1e-4, 0.1)),
+    ("optimizer.lr=tag(log,interval(1e-5,1))", FloatDistribution(1e-5, 1.0, log=True)),
+    ("model.depth=int(interval(1,4))", IntDistribution(1, 4)),
+    ("model.width=tag(log,int(interval(16,256)))", IntDistribution(16, 256, log=True)),
+    ("optimizer=choice(adam,sgd)", CategoricalDistribution(["adam", "sgd"])),
+    ("optimizer=adam,sgd,rmsprop", CategoricalDistribution(["adam", "sgd", "rmsprop"])),
+    ("model.width=64,128", CategoricalDistribution([64, 128])),
+    ("model.depth=range(1,4)", IntDistribution(1, 3)),  # Hydra's stop is exclusive
+    ("model.depth=range(0,10,3)", IntDistribution(0, 9, step=3)),
+    ("trainer.batch_size=range(32,129,32)", IntDistribution(32, 128, step=32)),
+    ("regularization.dropout=range(0.0,0.3,0.1)", CategoricalDistribution([0.0, 0.1, 0.2])),
+]
+
+
+@pytest.mark.parametrize(("override", "expected"), TABLE, ids=[o for o, _ in TABLE])
+def test_override_to_distribution(override: str, expected: BaseDistribution) -> None:
+    space, fixed = search_space([override])
+    assert list(space.values()) == [expected]
+    assert fixed == []
+
+
+def test_fixed_values_pass_through() -> None:
+    space, fixed = search_space(["trainer.epochs=3", "~callbacks.early_stopping", "model=cnn"])
+    assert space == {}
+    assert fixed == ["trainer.epochs=3", "~callbacks.early_stopping", "model=cnn"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "finite", "size"),
+    [
+        (["optimizer=adam,sgd", "model=mlp,cnn"], True, 4),
+        (["model.depth=range(1,4)", "model.width=64,128"], True, 6),
+        (["optimizer=adam,sgd", "optimizer.lr=interval(1e-4,1e-1)"], False, None),
+        (["model.width=tag(log,int(interval(16,256)))"], False, None),
+    ],
+)
+def test_finite_spaces_and_grid_size(overrides: list[str], finite: bool, size: int | None) -> None:
+    space, _ = search_space(overrides)
+    assert all(is_finite(d) for d in space.values()) == finite
+    if finite:
+        assert grid_size(space) == size == len(grid_combinations(space))
+
+
+def test_grid_order_matches_hydras_basic_sweeper() -> None:
+    space, _ = search_space(["optimizer=adam,sgd", "model=mlp,cnn"])
+    assert grid_combinations(space) == [
+        {"optimizer": "adam", "model": "mlp"},
+        {"optimizer": "adam", "model": "cnn"},
+        {"optimizer": "sgd", "model": "mlp"},
+        {"optimizer": "sgd", "model": "cnn"},
+    ]
