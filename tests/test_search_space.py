@@ -10,12 +10,7 @@ from optuna.distributions import (
     IntDistribution,
 )
 
-from hydra_plugins.hpsweep_sweeper._impl import (
-    grid_combinations,
-    grid_size,
-    is_finite,
-    search_space,
-)
+from hydra_plugins.hpsweep_sweeper._impl import grid_combinations, is_finite, search_space
 
 TABLE = [
     ("optimizer.lr=interval(1e-4,1e-1)", FloatDistribution(1e-4, 0.1)),
@@ -34,15 +29,15 @@ TABLE = [
 
 @pytest.mark.parametrize(("override", "expected"), TABLE, ids=[o for o, _ in TABLE])
 def test_override_to_distribution(override: str, expected: BaseDistribution) -> None:
-    space, fixed = search_space([override])
-    assert list(space.values()) == [expected]
-    assert fixed == []
+    space = search_space([override])
+    assert list(space.params.values()) == [expected]
+    assert space.fixed == []
 
 
 def test_fixed_values_pass_through() -> None:
-    space, fixed = search_space(["trainer.epochs=3", "~callbacks.early_stopping", "model=cnn"])
-    assert space == {}
-    assert fixed == ["trainer.epochs=3", "~callbacks.early_stopping", "model=cnn"]
+    space = search_space(["trainer.epochs=3", "~callbacks.early_stopping", "model=cnn"])
+    assert space.params == {}
+    assert space.fixed == ["trainer.epochs=3", "~callbacks.early_stopping", "model=cnn"]
 
 
 @pytest.mark.parametrize(
@@ -55,17 +50,43 @@ def test_fixed_values_pass_through() -> None:
     ],
 )
 def test_finite_spaces_and_grid_size(overrides: list[str], finite: bool, size: int | None) -> None:
-    space, _ = search_space(overrides)
-    assert all(is_finite(d) for d in space.values()) == finite
+    space = search_space(overrides)
+    assert all(is_finite(d) for d in space.params.values()) == finite
     if finite:
-        assert grid_size(space) == size == len(grid_combinations(space))
+        assert len(grid_combinations(space)) == size
 
 
 def test_grid_order_matches_hydras_basic_sweeper() -> None:
-    space, _ = search_space(["optimizer=adam,sgd", "model=mlp,cnn"])
+    space = search_space(["optimizer=adam,sgd", "model=mlp,cnn"])
     assert grid_combinations(space) == [
         {"optimizer": "adam", "model": "mlp"},
         {"optimizer": "adam", "model": "cnn"},
         {"optimizer": "sgd", "model": "mlp"},
         {"optimizer": "sgd", "model": "cnn"},
     ]
+
+
+SGD_MOMENTUM = {"optimizer=sgd": {"optimizer.momentum": "0.5,0.9"}}
+
+
+def test_conditional_parameters_extend_only_their_option() -> None:
+    space = search_space(["optimizer=adam,sgd"], SGD_MOMENTUM)
+    assert grid_combinations(space) == [
+        {"optimizer": "adam"},
+        {"optimizer": "sgd", "optimizer.momentum": 0.5},
+        {"optimizer": "sgd", "optimizer.momentum": 0.9},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("conditional", "message"),
+    [
+        ({"optimizer": {"optimizer.momentum": "0.5,0.9"}}, "must be <parameter>=<value>"),
+        ({"model=cnn": {"model.kernel": "3,5"}}, "searched: optimizer"),
+        ({"optimizer=rmsprop": {"optimizer.momentum": "0.5,0.9"}}, "not a choice of optimizer"),
+        ({"optimizer=sgd": {"optimizer.momentum": "0.9"}}, "is not a sweep"),
+    ],
+)
+def test_bad_conditions(conditional: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        search_space(["optimizer=adam,sgd"], conditional)

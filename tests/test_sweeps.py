@@ -78,27 +78,81 @@ def test_stock_optuna_sweeper_keeps_working(tmp_path: Path) -> None:
     assert len(results(sweep_dir_of(tmp_path))) == 2
 
 
-def test_hyperband_prunes_and_its_best_trial_ran_the_full_budget(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "launcher",
+    [
+        ["hydra.sweeper.n_trials=16"],
+        # separate worker processes: pruning goes through the study's journal file
+        [
+            "hydra.sweeper.n_trials=8",
+            "hydra/launcher=joblib",
+            "hydra.launcher.n_jobs=2",
+            "hydra.sweeper.n_jobs=2",
+        ],
+    ],
+    ids=["in-process", "joblib-2-workers"],
+)
+def test_hyperband_prunes_and_its_best_trial_ran_the_full_budget(
+    launcher: list[str], tmp_path: Path
+) -> None:
     result = run_train(
         "-m",
         "hydra/sweeper=hyperband",
         "optimizer.lr=tag(log,interval(1e-5,1))",
-        "hydra.sweeper.n_trials=16",
         "data=synthetic",
         "trainer.epochs=9",
         "callbacks.early_stopping.patience=100",  # only the pruner stops trials here
+        *launcher,
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
 
     rows = results(sweep_dir_of(tmp_path))
-    assert len(rows) == 16
+    assert len(rows) == int(launcher[0].rsplit("=", 1)[1])
+    assert sorted(int(r["number"]) for r in rows) == list(range(len(rows)))
     pruned = [r for r in rows if r["status"] == "pruned"]
     assert pruned
     assert all(int(r["epochs"]) < 9 for r in pruned)
     finished = [r for r in rows if r["status"] == "complete"]
     best = min(finished, key=lambda r: float(r["value"]))
     assert best["epochs"] == "9"
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path: Path) -> None:
+    result = run_train(
+        "-m",
+        "optimizer=adam,sgd",
+        "model=mlp,cnn",
+        "optimizer.lr=tag(log,interval(1e-4,1e-1))",
+        "hydra.sweeper.dry_run=true",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "search space (sampled, 20 trials)" in result.stdout
+    assert "composed 4 configs: ok" in result.stdout
+    assert not (tmp_path / "multirun").exists()
+
+
+def test_conditional_parameters_from_a_search_preset(tmp_path: Path) -> None:
+    result = run_train(
+        "-m", "hparams_search=optimizer", "hydra.sweeper.n_trials=12", *FAST, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    rows = results(sweep_dir_of(tmp_path))
+    assert {r["optimizer"] for r in rows} == {"adam", "sgd"}
+    for row in rows:
+        # momentum is searched (and recorded) only in trials that chose SGD
+        assert (row["optimizer.momentum"] != "") == (row["optimizer"] == "sgd")
+
+
+def test_learning_rate_first_preset(tmp_path: Path) -> None:
+    result = run_train(
+        "-m", "hparams_search=lr_first", "hydra.sweeper.n_trials=3", *FAST, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    rows = results(sweep_dir_of(tmp_path))
+    assert len(rows) == 3
+    assert all(1e-5 <= float(r["optimizer.lr"]) <= 1e-1 for r in rows)
 
 
 def test_results_grow_while_the_sweep_runs(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from hpsweep.hparams import parse
-from hpsweep.tensorboard_experiment import sweep_overrides
+from hpsweep.tensorboard_experiment import is_dry_run, sweep_overrides
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ class RecordResults(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         path = Path(config.hydra.sweep.dir) / RESULTS_FILE
-        if path.exists():  # a resumed sweep keeps its rows
+        if is_dry_run(config) or path.exists():  # a resumed sweep keeps its rows
             return
         path.parent.mkdir(parents=True, exist_ok=True)
         params = searched_parameters(sweep_overrides(config))

@@ -1,11 +1,12 @@
 """The channel from a running job to its trial in the sweep's Optuna study.
 
-The hpsweep sweeper starts each job with the environment variable HPSWEEP_TRIAL set
-to the job's trial number (through Hydra's `hydra.job.env_set`, so it reaches the
-job with any launcher) and writes the study's storage, name and pruner into
-`<sweep dir>/.hpsweep/study.json`. A job opens its trial from the study's storage,
-not from a variable of the sweeper's process, so it works in process and in a
-launcher's workers alike. Public API, for any Hydra app:
+Before launching a job, the hpsweep sweeper writes into the sweep folder which
+trial the job runs (`.hpsweep/jobs/<job number>.json`) and the study's storage,
+name and pruner (`.hpsweep/study.json`). A job finds them from its own Hydra config
+(sweep dir and job number) and opens its trial from the study's storage — not from a
+variable of the sweeper's process — so it works in process and in a launcher's
+workers alike, and its overrides stay exactly the trial's parameters.
+Public API, for any Hydra app:
 
     from hpsweep.sweep_trial import SweepTrial
 
@@ -21,12 +22,11 @@ launcher's workers alike. Public API, for any Hydra app:
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-TRIAL_ENV = "HPSWEEP_TRIAL"
 CHANNEL_FILE = Path(".hpsweep") / "study.json"
+JOBS_DIR = Path(".hpsweep") / "jobs"
 JOURNAL_FILE = "optuna-journal.log"
 PRUNED_ATTR = "hpsweep_pruned_at_step"
 
@@ -48,6 +48,16 @@ def write_channel(sweep_dir: Path, storage: str, study_name: str, pruner: dict) 
     path.write_text(json.dumps(channel, indent=2) + "\n")
 
 
+def register_job(sweep_dir: Path, job_number: int, trial_number: int) -> None:
+    path = sweep_dir / JOBS_DIR / f"{job_number}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"trial": trial_number}) + "\n")
+
+
+def registered_jobs(sweep_dir: Path) -> list[int]:
+    return [int(path.stem) for path in (sweep_dir / JOBS_DIR).glob("*.json")]
+
+
 class SweepTrial:
     """One running trial: report intermediate values, ask whether to stop."""
 
@@ -62,12 +72,17 @@ class SweepTrial:
     @classmethod
     def current(cls) -> SweepTrial | None:
         """The trial of this job, when an hpsweep sweeper launched it; else None."""
-        number = os.environ.get(TRIAL_ENV)
-        if number is None:
-            return None
         from hydra.core.hydra_config import HydraConfig
+        from hydra.types import RunMode
 
-        return cls.open(Path(HydraConfig.get().sweep.dir), int(number))
+        if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+            return None
+        hydra_cfg = HydraConfig.get()
+        sweep_dir = Path(hydra_cfg.sweep.dir)
+        job_file = sweep_dir / JOBS_DIR / f"{hydra_cfg.job.num}.json"
+        if not job_file.is_file():
+            return None  # another sweeper launched this job
+        return cls.open(sweep_dir, json.loads(job_file.read_text())["trial"])
 
     @classmethod
     def open(cls, sweep_dir: Path, number: int) -> SweepTrial:

@@ -27,16 +27,24 @@ METRICS = ("val/loss", "val/acc", "train/loss", "epochs")
 
 
 def sweep_overrides(config: DictConfig) -> list[str]:
-    """The command line's overrides plus a sweeper's `params:` block, if it has one."""
+    """The command line's overrides plus a sweeper's `params:` and `conditional:` blocks."""
     overrides = list(config.hydra.overrides.task)
     params = OmegaConf.select(config, "hydra.sweeper.params")
     if params:
         overrides += [f"{key}={value}" for key, value in params.items()]
+    for block in (OmegaConf.select(config, "hydra.sweeper.conditional") or {}).values():
+        overrides += [f"{key}={value}" for key, value in block.items()]
     return overrides
+
+
+def is_dry_run(config: DictConfig) -> bool:
+    return bool(OmegaConf.select(config, "hydra.sweeper.dry_run", default=False))
 
 
 class WriteHParamsExperiment(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        if is_dry_run(config):
+            return
         choices = dict(config.hydra.runtime.choices)
         groups = [g for g, choice in choices.items() if choice and not g.startswith("hydra")]
         overrides = sweep_overrides(config)

@@ -146,8 +146,14 @@ def train(
         device,
     )
 
-    run = RunState(cfg=cfg, model=model, output_dir=output_dir, hparams=dict(hparams or {}))
     epochs = cfg.trainer.epochs
+    run = RunState(
+        cfg=cfg,
+        model=model,
+        output_dir=output_dir,
+        hparams=dict(hparams or {}),
+        max_epochs=epochs,
+    )
     last: dict[str, float] = {}
     status = RunStatus.FAILED  # until the loop ends without raising
     try:

@@ -22,6 +22,7 @@ class RunState:
     # Hyperparameters of this run as TensorBoard shows them (see hpsweep.hparams).
     hparams: dict[str, HParamValue] = field(default_factory=dict)
     epoch: int = 0
+    max_epochs: int = 0
     stop_reason: RunStatus | None = None
     # Set by callbacks for the final metrics, e.g. the best value and its epoch.
     summary: dict[str, Any] = field(default_factory=dict)

@@ -102,7 +102,8 @@ class EarlyStopping(TrainingCallback):
         run.summary[f"best/{self.monitor}"] = self.rule.best
         if self.trial is not None:
             self.trial.report(value, step=run.epoch)
-            if self.trial.should_prune():
+            # At the last epoch the budget is spent: a "prune" would stop nothing.
+            if run.epoch < run.max_epochs and self.trial.should_prune():
                 log.info("pruned at epoch %d by the sweep's pruner", run.epoch)
                 run.stop(RunStatus.PRUNED)
                 return

@@ -4,9 +4,9 @@ Example: `python train.py -m optimizer=adam,sgd 'optimizer.lr=tag(log,interval(1
 parses to {optimizer: Categorical(adam, sgd), optimizer.lr: Float(1e-4, 0.1, log)}.
 An interval makes the space infinite, so `search: auto` samples `n_trials` with the
 configured sampler; `-m optimizer=adam,sgd model=mlp,cnn` alone is finite and runs
-each of the 4 combinations once. Each asked trial becomes one job's overrides plus
-`hydra.job.env_set.HPSWEEP_TRIAL=<number>`, through which the job reports every
-epoch to the study (hpsweep.sweep_trial) and the pruner can stop it.
+each of the 4 combinations once. Each asked trial becomes one job's overrides; the
+sweep folder maps the job's number to its trial (hpsweep.sweep_trial), through
+which the job reports every epoch to the study and the pruner can stop it.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,14 @@ from optuna.distributions import (
 )
 from optuna.trial import TrialState
 
-from hpsweep.sweep_trial import JOURNAL_FILE, PRUNED_ATTR, TRIAL_ENV, make_storage, write_channel
+from hpsweep.sweep_trial import (
+    JOURNAL_FILE,
+    PRUNED_ATTR,
+    make_storage,
+    register_job,
+    registered_jobs,
+    write_channel,
+)
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +78,32 @@ def distribution(override: Override) -> BaseDistribution:
     raise ValueError(f"{override.input_line}: hpsweep cannot search this kind of sweep")
 
 
-def search_space(arguments: list[str]) -> tuple[dict[str, BaseDistribution], list[str]]:
+@dataclass(frozen=True)
+class Condition:
+    """Parameters searched only in trials where `key` took `value` (optimizer=sgd)."""
+
+    key: str
+    value: str
+    params: dict[str, BaseDistribution]
+
+
+@dataclass
+class SearchSpace:
+    params: dict[str, BaseDistribution] = field(default_factory=dict)
+    conditions: list[Condition] = field(default_factory=list)
+    fixed: list[str] = field(default_factory=list)  # overrides every trial gets as given
+
+    def distributions(self) -> dict[str, BaseDistribution]:
+        every = dict(self.params)
+        for condition in self.conditions:
+            every.update(condition.params)
+        return every
+
+    def is_finite(self) -> bool:
+        return all(is_finite(d) for d in self.distributions().values())
+
+
+def parse_sweeps(arguments: list[str]) -> tuple[dict[str, BaseDistribution], list[str]]:
     """(distributions of the swept keys, the other overrides as given)."""
     space: dict[str, BaseDistribution] = {}
     fixed: list[str] = []
@@ -81,6 +114,51 @@ def search_space(arguments: list[str]) -> tuple[dict[str, BaseDistribution], lis
             assert override.input_line is not None
             fixed.append(override.input_line)
     return space, fixed
+
+
+def search_space(
+    arguments: list[str], conditional: dict[str, dict[str, str]] | None = None
+) -> SearchSpace:
+    """The space of the command line's (and a params: block's) sweep overrides, and of
+    `conditional`: {"optimizer=sgd": {"optimizer.momentum": "interval(0.5,0.99)"}}."""
+    params, fixed = parse_sweeps(arguments)
+    conditions = []
+    for when, overrides in (conditional or {}).items():
+        key, sep, value = when.partition("=")
+        if not sep or key not in params or not isinstance(params[key], CategoricalDistribution):
+            raise ValueError(
+                f"hydra.sweeper.conditional: '{when}' must be <parameter>=<value> of a "
+                f"searched choice; searched: {', '.join(params) or 'none'}"
+            )
+        if value not in [str(c) for c in params[key].choices]:
+            raise ValueError(f"hydra.sweeper.conditional: {value} is not a choice of {key}")
+        swept, constant = parse_sweeps([f"{k}={v}" for k, v in overrides.items()])
+        if constant:
+            raise ValueError(f"hydra.sweeper.conditional: {', '.join(constant)} is not a sweep")
+        conditions.append(Condition(key, value, swept))
+    return SearchSpace(params, conditions, fixed)
+
+
+def applies(condition: Condition, params: dict[str, Any]) -> bool:
+    return condition.key in params and str(params[condition.key]) == condition.value
+
+
+def suggest(trial: optuna.Trial, name: str, dist: BaseDistribution) -> Any:
+    if isinstance(dist, FloatDistribution):
+        return trial.suggest_float(name, dist.low, dist.high, log=dist.log, step=dist.step)
+    if isinstance(dist, IntDistribution):
+        return trial.suggest_int(name, dist.low, dist.high, log=dist.log, step=dist.step)
+    assert isinstance(dist, CategoricalDistribution)
+    return trial.suggest_categorical(name, dist.choices)
+
+
+def sample(trial: optuna.Trial, space: SearchSpace) -> dict[str, Any]:
+    """Define-by-run: the unconditional parameters, then those whose condition holds."""
+    params = {name: suggest(trial, name, dist) for name, dist in space.params.items()}
+    for condition in space.conditions:
+        if applies(condition, params):
+            params.update({n: suggest(trial, n, d) for n, d in condition.params.items()})
+    return params
 
 
 def is_finite(dist: BaseDistribution) -> bool:
@@ -102,15 +180,26 @@ def grid_values(dist: BaseDistribution) -> list[Any]:
     raise ValueError(f"{dist} is not a finite list of values")
 
 
-def grid_size(space: dict[str, BaseDistribution]) -> int:
-    return math.prod(len(grid_values(d)) for d in space.values())
-
-
-def grid_combinations(space: dict[str, BaseDistribution]) -> list[dict[str, Any]]:
+def combinations(space: dict[str, BaseDistribution]) -> list[dict[str, Any]]:
     """Every combination of the values, the last parameter varying fastest."""
     names = list(space)
     values = [grid_values(space[name]) for name in names]
     return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*values)]
+
+
+def grid_combinations(space: SearchSpace) -> list[dict[str, Any]]:
+    """Every combination, each extended by every combination of its conditional
+    parameters, in the order Hydra's basic sweeper would run them."""
+    grid = []
+    for base in combinations(space.params):
+        extensions: list[dict[str, Any]] = [{}]
+        for condition in space.conditions:
+            if applies(condition, base):
+                extensions = [
+                    {**ext, **more} for ext in extensions for more in combinations(condition.params)
+                ]
+        grid += [{**base, **ext} for ext in extensions]
+    return grid
 
 
 def trial_overrides(params: dict[str, Any]) -> list[str]:
@@ -142,6 +231,8 @@ class HpsweepSweeperImpl(Sweeper):
         study_name: str | None,
         max_failure_rate: float,
         params: DictConfig | None,
+        conditional: DictConfig | None,
+        dry_run: bool,
     ) -> None:
         if search not in SEARCH_MODES:
             raise ValueError(f"hydra.sweeper.search={search}: choose one of {SEARCH_MODES}")
@@ -162,6 +253,8 @@ class HpsweepSweeperImpl(Sweeper):
         self.study_name = study_name
         self.max_failure_rate = max_failure_rate
         self.params = OmegaConf.to_container(params) if params else {}
+        self.conditional = OmegaConf.to_container(conditional) if conditional else {}
+        self.dry_run = dry_run
 
     def setup(
         self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
@@ -182,28 +275,36 @@ class HpsweepSweeperImpl(Sweeper):
             sampler_config,
             _execution_whitelist_=("optuna.samplers.*", "hydra_plugins.hydra_optuna_sweeper.*"),
         )
-        if callable(sampler) and not isinstance(sampler, optuna.samplers.BaseSampler):
+        if not isinstance(sampler, optuna.samplers.BaseSampler):
             raise ValueError(
-                "hydra/sweeper/sampler=grid needs the space up front; use hydra.sweeper.search=grid"
+                "hydra/sweeper/sampler=grid needs the space up front: "
+                "use hydra.sweeper.search=grid (or auto) instead"
             )
         return sampler
 
-    def sweep(self, arguments: list[str]) -> None:
+    def plan(self, arguments: list[str]) -> tuple[SearchSpace, bool, int]:
+        """(the search space, whether it runs as a grid, the number of trials)."""
         params_block = [f"{key}={value}" for key, value in self.params.items()]
-        space, fixed = search_space([*params_block, *arguments])
-        finite = all(is_finite(d) for d in space.values())
-        if self.search == "grid" and not finite:
-            infinite = [k for k, d in space.items() if not is_finite(d)]
+        space = search_space([*params_block, *arguments], self.conditional)
+        if self.search == "grid" and not space.is_finite():
+            infinite = [k for k, d in space.distributions().items() if not is_finite(d)]
             raise ValueError(
                 f"hydra.sweeper.search=grid needs finite lists; not finite: {', '.join(infinite)}"
             )
-        grid = bool(space) and finite and self.search != "sample"
-        n_trials = grid_size(space) if grid else self.n_trials
-        if not space:
-            n_trials = 1
+        if not space.distributions():
+            return space, True, 1  # nothing to search: one run with the fixed overrides
+        grid = space.is_finite() and self.search != "sample"
+        return space, grid, len(grid_combinations(space)) if grid else self.n_trials
+
+    def sweep(self, arguments: list[str]) -> list[list[JobReturn]]:
+        space, grid, n_trials = self.plan(arguments)
+        if self.dry_run:
+            self.print_plan(space, grid, n_trials)
+            return []
 
         sweep_dir = Path(self.config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
         storage_spec = self.storage or str((sweep_dir / JOURNAL_FILE).resolve())
         study_name = self.study_name or sweep_dir.name
         pruner = instantiate(self.pruner_config, _execution_whitelist_=("optuna.pruners.*",))
@@ -217,7 +318,6 @@ class HpsweepSweeperImpl(Sweeper):
             load_if_exists=True,
         )
         if grid and not study.trials:
-            # Every combination once, in the order Hydra's basic sweeper runs them.
             # Enqueued trials live in the storage, so a resumed sweep finds the rest.
             for combination in grid_combinations(space):
                 study.enqueue_trial(combination)
@@ -231,20 +331,20 @@ class HpsweepSweeperImpl(Sweeper):
             study_name,
             storage_spec,
         )
-        for name, dist in space.items():
-            log.info("  %s: %s", name, dist)
 
         # Trials that ran before (a resumed study) count towards n_trials; queued ones don't.
         done = sum(t.state != TrialState.WAITING for t in study.trials)
         failures = 0
+        batches: list[list[JobReturn]] = []
         while done < n_trials:
             batch = min(self.n_jobs, n_trials - done)
-            trials = [study.ask(space) for _ in range(batch)]
-            overrides = [
-                [*fixed, *trial_overrides(t.params), f"++hydra.job.env_set.{TRIAL_ENV}={t.number}"]
-                for t in trials
-            ]
-            returns = self.launcher.launch(overrides, initial_job_idx=trials[0].number)
+            trials = [study.ask() for _ in range(batch)]
+            overrides = [[*space.fixed, *trial_overrides(sample(t, space))] for t in trials]
+            first_job = self.next_job_number(sweep_dir)
+            for job_number, trial in enumerate(trials, start=first_job):
+                register_job(sweep_dir, job_number, trial.number)
+            returns = self.launcher.launch(overrides, initial_job_idx=first_job)
+            batches.append(list(returns))
             for trial, ret in zip(trials, returns, strict=True):
                 failures += self.tell(study, trial, ret)
             done += batch
@@ -254,6 +354,38 @@ class HpsweepSweeperImpl(Sweeper):
                     f"{failures} of {done} trials failed, more than "
                     f"hydra.sweeper.max_failure_rate={self.max_failure_rate}"
                 )
+        return batches
+
+    @staticmethod
+    def next_job_number(sweep_dir: Path) -> int:
+        """One past the highest job registered in this sweep folder: never reuse a folder."""
+        return 1 + max(registered_jobs(sweep_dir), default=-1)
+
+    def print_plan(self, space: SearchSpace, grid: bool, n_trials: int) -> None:
+        """Dry run: the space, the trial count, and every config that is known up front."""
+        lines = [f"search space ({'grid' if grid else 'sampled'}, {n_trials} trials):"]
+        lines += [f"  {name}: {dist}" for name, dist in space.params.items()]
+        for condition in space.conditions:
+            lines += [
+                f"  {name}: {dist}  (when {condition.key}={condition.value})"
+                for name, dist in condition.params.items()
+            ]
+        lines += [f"  fixed: {' '.join(space.fixed)}"] if space.fixed else []
+        # Compose what can be known: every grid combination, or every combination of the
+        # discrete choices (intervals at their low end) when sampling.
+        if grid:
+            known = grid_combinations(space)
+        else:
+            known = [
+                {**c, **{n: d.low for n, d in space.params.items() if not is_finite(d)}}
+                for c in combinations({n: d for n, d in space.params.items() if is_finite(d)})
+            ]
+        for params in known:
+            self.hydra_context.config_loader.load_sweep_config(
+                self.config, [*space.fixed, *trial_overrides(params)]
+            )
+        lines.append(f"composed {len(known)} configs: ok (dry run, nothing was trained)")
+        print("\n".join(lines))
 
     def tell(self, study: optuna.Study, trial: optuna.Trial, ret: JobReturn) -> int:
         """Record one job's outcome in the study; 1 if the trial failed, else 0."""

@@ -81,6 +81,11 @@ class HpsweepSweeperConf:
     max_failure_rate: float = 0.25
     # The search space in config, as overrides: {optimizer.lr: "interval(1e-4,1e-1)"}.
     params: dict[str, str] | None = None
+    # Parameters searched only when a choice takes one value:
+    # {"optimizer=sgd": {optimizer.momentum: "interval(0.5,0.99)"}}.
+    conditional: dict[str, dict[str, str]] | None = None
+    # Print the search space and trial count, compose the configs known up front, exit.
+    dry_run: bool = False
 
 
 store = ConfigStore.instance()
