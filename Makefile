@@ -25,7 +25,10 @@ test: $(VENV)/.installed
 	$(PYTHON) -m pytest
 
 bench: $(VENV)/.installed
+	$(PYTHON) -m pip install --quiet -e ".[bench]"
 	$(PYTHON) bench/train_overhead.py
+	$(PYTHON) bench/sweeper_overhead.py
+	$(PYTHON) bench/search_strategies.py
 
 clean:
 	rm -rf $(VENV) outputs

@@ -80,8 +80,8 @@ class SweepTrial:
         hydra_cfg = HydraConfig.get()
         sweep_dir = Path(hydra_cfg.sweep.dir)
         job_file = sweep_dir / JOBS_DIR / f"{hydra_cfg.job.num}.json"
-        if not job_file.is_file():
-            return None  # another sweeper launched this job
+        if not job_file.is_file() or not (sweep_dir / CHANNEL_FILE).is_file():
+            return None  # another sweeper launched this job, or the sweep has no pruner
         return cls.open(sweep_dir, json.loads(job_file.read_text())["trial"])
 
     @classmethod

@@ -317,11 +317,14 @@ class HpsweepSweeperImpl(Sweeper):
             direction=self.direction,
             load_if_exists=True,
         )
-        if grid and not study.trials:
+        if grid and not study.get_trials(deepcopy=False):
             # Enqueued trials live in the storage, so a resumed sweep finds the rest.
             for combination in grid_combinations(space):
                 study.enqueue_trial(combination)
-        write_channel(sweep_dir, storage_spec, study_name, self.pruner_config)
+        # Without a pruner, nothing reads what a job would report: skip the channel and
+        # its storage writes every epoch.
+        if not isinstance(pruner, optuna.pruners.NopPruner):
+            write_channel(sweep_dir, storage_spec, study_name, self.pruner_config)
         log.info(
             "hpsweep: %s, %d trials, %s, pruner %s; study '%s' in %s",
             "grid" if grid else type(study.sampler).__name__,
@@ -333,7 +336,7 @@ class HpsweepSweeperImpl(Sweeper):
         )
 
         # Trials that ran before (a resumed study) count towards n_trials; queued ones don't.
-        done = sum(t.state != TrialState.WAITING for t in study.trials)
+        done = sum(t.state != TrialState.WAITING for t in study.get_trials(deepcopy=False))
         failures = 0
         batches: list[list[JobReturn]] = []
         while done < n_trials:
@@ -399,7 +402,7 @@ class HpsweepSweeperImpl(Sweeper):
             log.warning("trial %d failed: %s", trial.number, error)
             study.tell(trial, state=TrialState.FAIL)
             return 1
-        if PRUNED_ATTR in study.trials[trial.number].user_attrs:
+        if PRUNED_ATTR in trial.user_attrs:
             study.tell(trial, state=TrialState.PRUNED)
         elif not math.isfinite(value):
             # Never a value: a diverged run must not become the best.
@@ -410,17 +413,19 @@ class HpsweepSweeperImpl(Sweeper):
 
     @staticmethod
     def log_progress(study: optuna.Study, done: int, total: int) -> None:
-        completed = [t for t in study.trials if t.state == TrialState.COMPLETE]
+        trials = study.get_trials(deepcopy=False)
         counts = {
             state.name.lower(): n
             for state in TrialState
-            if (n := sum(t.state == state for t in study.trials))
+            if (n := sum(t.state == state for t in trials))
         }
-        best = (
-            f"best {study.best_value:.6g} (trial {study.best_trial.number})"
-            if completed
-            else "no completed trial yet"
-        )
+        completed = [t for t in trials if t.state == TrialState.COMPLETE]
+        if completed:
+            pick = min if study.direction == optuna.study.StudyDirection.MINIMIZE else max
+            best_trial = pick(completed, key=lambda t: t.value)
+            best = f"best {best_trial.value:.6g} (trial {best_trial.number})"
+        else:
+            best = "no completed trial yet"
         log.info(
             "[%d/%d] %s; %s", done, total, best, ", ".join(f"{n} {s}" for s, n in counts.items())
         )
