@@ -28,7 +28,8 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from hpsweep.hparams import parse
-from hpsweep.tensorboard_experiment import is_dry_run, sweep_overrides
+from hpsweep.interruption import signal_of
+from hpsweep.sweep_config import is_dry_run, searched_parameters, sweep_overrides
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +39,6 @@ LEADING_COLUMNS = ("number", "status", "value", "epochs", "seconds", "job_dir")
 TRAILING_COLUMNS = ("reason",)
 # Statuses whose value counts for "best": the trial trained as long as it meant to.
 FINISHED = ("complete", "early_stopped")
-
-
-def searched_parameters(overrides: list[str]) -> list[str]:
-    """Keys of the swept overrides, in the order given: the parameter columns."""
-    return [
-        o.get_key_element()
-        for o in parse(overrides)
-        if o.is_sweep_override() and not o.key_or_group.startswith("hydra")
-    ]
 
 
 def override_values(overrides: list[str]) -> dict[str, str]:
@@ -86,7 +78,11 @@ def job_row(config: DictConfig, job_return: JobReturn) -> dict[str, Any]:
     metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
     if job_return.status == JobStatus.FAILED:
         error = job_return._return_value
-        row.update(status="failed", reason=f"{type(error).__name__}: {error}".splitlines()[0])
+        if isinstance(error, KeyboardInterrupt):
+            reason = f"interrupted by {signal_of(error)[0]}"
+        else:
+            reason = f"{type(error).__name__}: {error}".splitlines()[0]
+        row.update(status="failed", reason=reason)
         return row
     value = job_return.return_value
     row.update(

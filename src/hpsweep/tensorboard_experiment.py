@@ -14,31 +14,17 @@ from typing import Any
 
 from hydra import compose
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from tensorboard.plugins.hparams import summary_v2 as hp
 
 from hpsweep.hparams import HParamValue, group_leaves, parse, sweep_domains
+from hpsweep.sweep_config import is_dry_run, sweep_overrides
 from hpsweep.tensorboard_events import EventWriter
 
 log = logging.getLogger(__name__)
 
 # Final and best values of these become the dashboard's metric columns.
 METRICS = ("val/loss", "val/acc", "train/loss", "epochs")
-
-
-def sweep_overrides(config: DictConfig) -> list[str]:
-    """The command line's overrides plus a sweeper's `params:` and `conditional:` blocks."""
-    overrides = list(config.hydra.overrides.task)
-    params = OmegaConf.select(config, "hydra.sweeper.params")
-    if params:
-        overrides += [f"{key}={value}" for key, value in params.items()]
-    for block in (OmegaConf.select(config, "hydra.sweeper.conditional") or {}).values():
-        overrides += [f"{key}={value}" for key, value in block.items()]
-    return overrides
-
-
-def is_dry_run(config: DictConfig) -> bool:
-    return bool(OmegaConf.select(config, "hydra.sweeper.dry_run", default=False))
 
 
 class WriteHParamsExperiment(Callback):

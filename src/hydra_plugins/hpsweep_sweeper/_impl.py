@@ -12,11 +12,13 @@ which the job reports every epoch to the study and the pruner can stop it.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import math
+import signal
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import optuna
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -40,7 +42,9 @@ from optuna.distributions import (
 )
 from optuna.trial import TrialState
 
+from hpsweep.interruption import raise_terminated, signal_of
 from hpsweep.sweep_trial import (
+    JOBS_DIR,
     JOURNAL_FILE,
     PRUNED_ATTR,
     make_storage,
@@ -52,6 +56,8 @@ from hpsweep.sweep_trial import (
 log = logging.getLogger(__name__)
 
 SEARCH_MODES = ("auto", "grid", "sample")
+# On a re-queued trial: the number of the trial a signal or a crash cut off.
+REQUEUED_ATTR = "hpsweep_requeued_from"
 
 
 def distribution(override: Override) -> BaseDistribution:
@@ -217,6 +223,34 @@ def trial_value(ret: JobReturn) -> float:
     return float(value)
 
 
+def registered_trials(sweep_dir: Path) -> set[int]:
+    """Trial numbers that jobs of this sweep folder ran (or were running)."""
+    jobs_dir = sweep_dir / JOBS_DIR
+    return {json.loads(path.read_text())["trial"] for path in jobs_dir.glob("*.json")}
+
+
+def requeue_interrupted(study: optuna.Study, own_trials: set[int]) -> list[int]:
+    """Trials of this sweep folder left RUNNING by a killed process: record them as
+    failed and queue their parameters again. Other processes' running trials (a study
+    shared through its storage) are left alone."""
+    requeued = []
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if trial.number in own_trials:
+            study.tell(trial.number, state=TrialState.FAIL)
+            study.enqueue_trial(trial.params, user_attrs={REQUEUED_ATTR: trial.number})
+            requeued.append(trial.number)
+    return requeued
+
+
+def trials_done(study: optuna.Study) -> int:
+    """Finished trials, counting towards n_trials; a cut-off trial that was queued again
+    counts once, when its re-run finishes."""
+    trials = study.get_trials(deepcopy=False)
+    requeued = {t.user_attrs[REQUEUED_ATTR] for t in trials if REQUEUED_ATTR in t.user_attrs}
+    finished = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+    return sum(t.state in finished and t.number not in requeued for t in trials)
+
+
 class HpsweepSweeperImpl(Sweeper):
     def __init__(
         self,
@@ -321,43 +355,81 @@ class HpsweepSweeperImpl(Sweeper):
             # Enqueued trials live in the storage, so a resumed sweep finds the rest.
             for combination in grid_combinations(space):
                 study.enqueue_trial(combination)
+        requeued = requeue_interrupted(study, own_trials=registered_trials(sweep_dir))
+        if requeued:
+            log.info("resuming: trials %s were cut off; their parameters run again", requeued)
         # Without a pruner, nothing reads what a job would report: skip the channel and
         # its storage writes every epoch.
         if not isinstance(pruner, optuna.pruners.NopPruner):
             write_channel(sweep_dir, storage_spec, study_name, self.pruner_config)
+        done = trials_done(study)
         log.info(
-            "hpsweep: %s, %d trials, %s, pruner %s; study '%s' in %s",
+            "hpsweep: %s, %d trials%s, %s, pruner %s; study '%s' in %s",
             "grid" if grid else type(study.sampler).__name__,
             n_trials,
+            f" ({done} done before)" if done else "",
             self.direction,
             type(pruner).__name__,
             study_name,
             storage_spec,
         )
 
-        # Trials that ran before (a resumed study) count towards n_trials; queued ones don't.
-        done = sum(t.state != TrialState.WAITING for t in study.get_trials(deepcopy=False))
         failures = 0
         batches: list[list[JobReturn]] = []
-        while done < n_trials:
-            batch = min(self.n_jobs, n_trials - done)
-            trials = [study.ask() for _ in range(batch)]
-            overrides = [[*space.fixed, *trial_overrides(sample(t, space))] for t in trials]
-            first_job = self.next_job_number(sweep_dir)
-            for job_number, trial in enumerate(trials, start=first_job):
-                register_job(sweep_dir, job_number, trial.number)
-            returns = self.launcher.launch(overrides, initial_job_idx=first_job)
-            batches.append(list(returns))
-            for trial, ret in zip(trials, returns, strict=True):
-                failures += self.tell(study, trial, ret)
-            done += batch
-            self.log_progress(study, done, n_trials)
-            if failures / done > self.max_failure_rate:
-                raise RuntimeError(
-                    f"{failures} of {done} trials failed, more than "
-                    f"hydra.sweeper.max_failure_rate={self.max_failure_rate}"
-                )
+        # SIGTERM (a scheduler, `kill`) stops a sweep as Ctrl-C does: at once, recorded.
+        previous_handler = signal.signal(signal.SIGTERM, raise_terminated)
+        try:
+            while done < n_trials:
+                batch = min(self.n_jobs, n_trials - done)
+                trials = [study.ask() for _ in range(batch)]
+                overrides = [[*space.fixed, *trial_overrides(sample(t, space))] for t in trials]
+                first_job = self.next_job_number(sweep_dir)
+                for job_number, trial in enumerate(trials, start=first_job):
+                    register_job(sweep_dir, job_number, trial.number)
+                try:
+                    returns = self.launcher.launch(overrides, initial_job_idx=first_job)
+                except KeyboardInterrupt as interrupt:
+                    self.stop_interrupted(study, trials, interrupt)
+                batches.append(list(returns))
+                for trial, ret in zip(trials, returns, strict=True):
+                    failures += self.tell(study, trial, ret)
+                done += batch
+                self.log_progress(study, done, n_trials)
+                if failures / done > self.max_failure_rate:
+                    log.error(
+                        "stopping the sweep: %d of %d trials failed, more than "
+                        "hydra.sweeper.max_failure_rate=%s (see results.csv for the reasons)",
+                        failures,
+                        done,
+                        self.max_failure_rate,
+                    )
+                    raise SystemExit(1)
+        finally:
+            signal.signal(signal.SIGTERM, previous_handler)
+        if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+            log.error("no completed trials in study '%s' (%s)", study_name, storage_spec)
+            raise SystemExit(1)
         return batches
+
+    def stop_interrupted(
+        self, study: optuna.Study, trials: list[optuna.Trial], interrupt: KeyboardInterrupt
+    ) -> NoReturn:
+        """Record the trials a signal cut off, queue them again, exit 130 or 143.
+
+        Hydra has already recorded the running job as failed (results.csv says
+        "interrupted by ..."); the study learns it here."""
+        signal_name, exit_code = signal_of(interrupt)
+        for trial in trials:
+            study.tell(trial, state=TrialState.FAIL)
+            study.enqueue_trial(trial.params, user_attrs={REQUEUED_ATTR: trial.number})
+        log.error(
+            "interrupted by %s: trial(s) %s recorded as failed and queued again; resume with "
+            "the same command and hydra.sweep.dir=%s",
+            signal_name,
+            ", ".join(str(t.number) for t in trials),
+            self.config.hydra.sweep.dir,
+        )
+        raise SystemExit(exit_code)
 
     @staticmethod
     def next_job_number(sweep_dir: Path) -> int:

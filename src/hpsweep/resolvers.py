@@ -1,0 +1,21 @@
+"""OmegaConf resolvers that conf/train.yaml uses."""
+
+from __future__ import annotations
+
+import secrets
+
+from omegaconf import OmegaConf
+
+
+def register_resolvers() -> None:
+    """`${hpsweep_unique:}`: a short random token, the same for every use in one config.
+
+    Sweep folders end in it, so two sweeps started in the same second never share a
+    folder. Hydra copies the resolver cache from the sweep's config into each job's,
+    so every job of a sweep sees the same token.
+    """
+    OmegaConf.register_resolver("hpsweep_unique", unique_token, use_cache=True, replace=True)
+
+
+def unique_token() -> str:
+    return secrets.token_hex(3)

@@ -1,0 +1,180 @@
+"""Nothing lost: failed trials, signals, a killed sweep resumed, colliding start times.
+
+Real subprocesses and real signals: a sweep is started with Popen, interrupted once
+its first trial has a row in results.csv, and resumed with the same command.
+"""
+
+from __future__ import annotations
+
+import csv
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from tests.conftest import TRAIN_PY
+from tests.test_cli import run_train
+
+# Four trials of about a second each on digits: long enough to be caught mid-sweep.
+LRS = ("0.001", "0.002", "0.003")
+SLOW_SWEEP = (
+    "-m",
+    f"optimizer.lr={','.join(LRS)}",
+    "trainer.epochs=25",
+    "~callbacks.early_stopping",
+)
+
+
+def rows(sweep: Path) -> list[dict[str, str]]:
+    with (sweep / "results.csv").open(newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def start_sweep(sweep: Path, cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, str(TRAIN_PY), *SLOW_SWEEP, f"hydra.sweep.dir={sweep}"],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def wait_for_rows(sweep: Path, count: int, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and process.poll() is None:
+        results = sweep / "results.csv"
+        if results.exists() and len(results.read_text().splitlines()) > count:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the sweep never wrote {count} row(s); it exited {process.poll()}")
+
+
+def wait_for_epochs(job_dir: Path, epochs: int, process: subprocess.Popen[str]) -> None:
+    """Until the job's log shows `epochs` epochs: mid-training, with scalars written."""
+    deadline = time.monotonic() + 120
+    log = job_dir / "train.log"
+    while time.monotonic() < deadline and process.poll() is None:
+        if log.exists() and f"epoch {epochs:2d}/25" in log.read_text():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{job_dir} never reached epoch {epochs}")
+
+
+def assert_resumes_to_completion(sweep: Path, cwd: Path) -> None:
+    result = run_train(*SLOW_SWEEP, f"hydra.sweep.dir={sweep}", cwd=cwd)
+    assert result.returncode == 0, result.stdout + result.stderr
+    finished = [r for r in rows(sweep) if r["status"] == "complete"]
+    # every configuration completed exactly once: none re-run, none lost
+    assert sorted(r["optimizer.lr"] for r in finished) == list(LRS)
+    numbers = [int(r["number"]) for r in rows(sweep)]
+    assert len(numbers) == len(set(numbers))  # no job folder reused
+    assert (sweep / "best.yaml").is_file()
+
+
+@pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_signal_records_the_trial_and_the_sweep_resumes(
+    signum: signal.Signals, exit_code: int, tmp_path: Path
+) -> None:
+    sweep = tmp_path / "sweep"
+    process = start_sweep(sweep, tmp_path)
+    wait_for_rows(sweep, 1, process)
+    wait_for_epochs(sweep / "1", 2, process)  # into the next trial's training
+    process.send_signal(signum)
+    output, _ = process.communicate(timeout=120)
+
+    assert process.returncode == exit_code, output
+    assert f"interrupted by {signum.name}" in output
+    [cut] = [r for r in rows(sweep) if r["status"] == "failed"]
+    assert cut["reason"] == f"interrupted by {signum.name}"
+    # TensorBoard was flushed and closed: the cut-off run's events read back
+    events = EventAccumulator(cut["job_dir"])
+    events.Reload()
+    assert events.Tensors("val/loss")
+
+    assert_resumes_to_completion(sweep, tmp_path)
+
+
+def test_killed_sweep_resumes(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    process = start_sweep(sweep, tmp_path)
+    wait_for_rows(sweep, 1, process)
+    wait_for_epochs(sweep / "1", 2, process)
+    process.kill()  # SIGKILL: no handler runs, the trial stays RUNNING in the study
+    process.communicate(timeout=60)
+
+    assert_resumes_to_completion(sweep, tmp_path)
+
+
+IMPOSSIBLE_WIDTH = "1000000000000"  # a 64 x 1e12 weight: the allocation fails at once
+
+
+def test_failed_trials_are_rows_and_the_sweep_goes_on(tmp_path: Path) -> None:
+    result = run_train(
+        "-m",
+        f"model.width=16,{IMPOSSIBLE_WIDTH},32",
+        "hydra.sweeper.max_failure_rate=0.5",
+        "data=synthetic",
+        "trainer.epochs=2",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    [sweep] = (tmp_path / "multirun").glob("*/*")
+    statuses = {r["model.width"]: (r["status"], r["reason"]) for r in rows(sweep)}
+    assert statuses["16"][0] == statuses["32"][0] == "complete"
+    status, reason = statuses[IMPOSSIBLE_WIDTH]
+    assert status == "failed"
+    assert "allocate" in reason
+    # the traceback is in the failed job's own log
+    [failed] = [r for r in rows(sweep) if r["status"] == "failed"]
+    assert "Traceback" in (Path(failed["job_dir"]) / "train.log").read_text()
+
+
+def test_every_trial_failing_is_one_clear_error(tmp_path: Path) -> None:
+    result = run_train(
+        "-m",
+        f"model.width={IMPOSSIBLE_WIDTH},{IMPOSSIBLE_WIDTH}0",
+        "hydra.sweeper.max_failure_rate=1",
+        "data=synthetic",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1
+    assert "no completed trials" in result.stdout
+    [journal] = (tmp_path / "multirun").glob("*/*/optuna-journal.log")
+    assert journal.stat().st_size > 0  # the study is intact
+
+
+def test_diverged_trials_never_become_best(tmp_path: Path) -> None:
+    result = run_train(
+        "-m",
+        "optimizer=sgd",
+        "optimizer.lr=1e12,0.01",
+        "data=synthetic",
+        "trainer.epochs=2",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    [sweep] = (tmp_path / "multirun").glob("*/*")
+    by_lr = {r["optimizer.lr"]: r["status"] for r in rows(sweep)}
+    assert by_lr == {"1000000000000.0": "diverged", "0.01": "complete"}
+    assert "lr: 0.01" in (sweep / "best.yaml").read_text()
+
+
+def test_two_sweeps_started_together_get_two_folders(tmp_path: Path) -> None:
+    # Same pattern, same second: only the random suffix tells them apart.
+    command = [
+        sys.executable,
+        str(TRAIN_PY),
+        "-m",
+        "optimizer.lr=0.001",
+        "data=synthetic",
+        "trainer.epochs=1",
+        "hydra.sweep.dir=multirun/same-${hpsweep_unique:}",
+    ]
+    processes = [subprocess.Popen(command, cwd=tmp_path) for _ in range(2)]
+    assert [p.wait(timeout=120) for p in processes] == [0, 0]
+    assert len(list((tmp_path / "multirun").glob("same-*"))) == 2
