@@ -159,13 +159,23 @@ class ValidateConfigCallback(Callback):
         self._validate_or_exit(config)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        # The config without the swept overrides: catches every value fixed for the sweep.
-        self._validate_or_exit(config)
+        # The config without the swept overrides catches every value fixed for the sweep;
+        # validate_sweep composes and checks the swept values.
+        from hydra import compose
+
+        from hpsweep.sweep_validation import validate_sweep
+
+        def compose_job(overrides: list[str]) -> DictConfig:
+            return compose(config.hydra.job.config_name, overrides=overrides)
+
+        self._validate_or_exit(config, lambda cfg: validate_sweep(cfg, compose_job))
 
     @staticmethod
-    def _validate_or_exit(config: DictConfig) -> None:
+    def _validate_or_exit(config: DictConfig, *more_checks: Callable[[DictConfig], None]) -> None:
         try:
             validate(config)
+            for check in more_checks:
+                check(config)
         except ConfigError as error:
             print(f"Error: {error}", file=sys.stderr)
             raise SystemExit(1) from None
