@@ -10,7 +10,7 @@ from optuna.distributions import (
     IntDistribution,
 )
 
-from hydra_plugins.hpsweep_sweeper._impl import grid_combinations, is_finite, search_space
+from hydra_plugins.hpsweep_sweeper._search_space import grid_combinations, is_finite, search_space
 
 TABLE = [
     ("optimizer.lr=interval(1e-4,1e-1)", FloatDistribution(1e-4, 0.1)),

@@ -11,35 +11,19 @@ which the job reports every epoch to the study and the pruner can stop it.
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import math
 import signal
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
 import optuna
-from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.types import (
-    ChoiceSweep,
-    IntervalSweep,
-    Override,
-    RangeSweep,
-    Transformer,
-)
 from hydra.core.utils import JobReturn, JobStatus
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
-from optuna.distributions import (
-    BaseDistribution,
-    CategoricalDistribution,
-    FloatDistribution,
-    IntDistribution,
-)
 from optuna.trial import TrialState
 
 from hpsweep.interruption import raise_terminated, signal_of
@@ -52,160 +36,20 @@ from hpsweep.sweep_trial import (
     registered_jobs,
     write_channel,
 )
+from hydra_plugins.hpsweep_sweeper._search_space import (
+    SearchSpace,
+    combinations,
+    grid_combinations,
+    is_finite,
+    sample,
+    search_space,
+)
 
 log = logging.getLogger(__name__)
 
 SEARCH_MODES = ("auto", "grid", "sample")
 # On a re-queued trial: the number of the trial a signal or a crash cut off.
 REQUEUED_ATTR = "hpsweep_requeued_from"
-
-
-def distribution(override: Override) -> BaseDistribution:
-    """The Optuna distribution of one sweep override of Hydra's grammar."""
-    sweep = override.value()
-    if isinstance(sweep, IntervalSweep):
-        log_scale = "log" in sweep.tags
-        if isinstance(sweep.start, int) and isinstance(sweep.end, int):
-            return IntDistribution(sweep.start, sweep.end, log=log_scale)
-        return FloatDistribution(float(sweep.start), float(sweep.end), log=log_scale)
-    if isinstance(sweep, RangeSweep) and not sweep.shuffle:
-        values = list(override.sweep_iterator(transformer=Transformer.encode))
-        if not values:
-            raise ValueError(f"{override.input_line}: the range is empty")
-        step = sweep.step
-        if all(isinstance(v, int) for v in values) and isinstance(step, int) and step > 0:
-            # Hydra's range excludes its stop, Optuna's includes its high: the last value.
-            return IntDistribution(values[0], values[-1], step=step)
-        return CategoricalDistribution(values)
-    if isinstance(sweep, ChoiceSweep | RangeSweep):
-        return CategoricalDistribution(
-            list(override.sweep_iterator(transformer=Transformer.encode))
-        )
-    raise ValueError(f"{override.input_line}: hpsweep cannot search this kind of sweep")
-
-
-@dataclass(frozen=True)
-class Condition:
-    """Parameters searched only in trials where `key` took `value` (optimizer=sgd)."""
-
-    key: str
-    value: str
-    params: dict[str, BaseDistribution]
-
-
-@dataclass
-class SearchSpace:
-    params: dict[str, BaseDistribution] = field(default_factory=dict)
-    conditions: list[Condition] = field(default_factory=list)
-    fixed: list[str] = field(default_factory=list)  # overrides every trial gets as given
-
-    def distributions(self) -> dict[str, BaseDistribution]:
-        every = dict(self.params)
-        for condition in self.conditions:
-            every.update(condition.params)
-        return every
-
-    def is_finite(self) -> bool:
-        return all(is_finite(d) for d in self.distributions().values())
-
-
-def parse_sweeps(arguments: list[str]) -> tuple[dict[str, BaseDistribution], list[str]]:
-    """(distributions of the swept keys, the other overrides as given)."""
-    space: dict[str, BaseDistribution] = {}
-    fixed: list[str] = []
-    for override in OverridesParser.create().parse_overrides(arguments):
-        if override.is_sweep_override():
-            space[override.get_key_element()] = distribution(override)
-        else:
-            assert override.input_line is not None
-            fixed.append(override.input_line)
-    return space, fixed
-
-
-def search_space(
-    arguments: list[str], conditional: dict[str, dict[str, str]] | None = None
-) -> SearchSpace:
-    """The space of the command line's (and a params: block's) sweep overrides, and of
-    `conditional`: {"optimizer=sgd": {"optimizer.momentum": "interval(0.5,0.99)"}}."""
-    params, fixed = parse_sweeps(arguments)
-    conditions = []
-    for when, overrides in (conditional or {}).items():
-        key, sep, value = when.partition("=")
-        if not sep or key not in params or not isinstance(params[key], CategoricalDistribution):
-            raise ValueError(
-                f"hydra.sweeper.conditional: '{when}' must be <parameter>=<value> of a "
-                f"searched choice; searched: {', '.join(params) or 'none'}"
-            )
-        if value not in [str(c) for c in params[key].choices]:
-            raise ValueError(f"hydra.sweeper.conditional: {value} is not a choice of {key}")
-        swept, constant = parse_sweeps([f"{k}={v}" for k, v in overrides.items()])
-        if constant:
-            raise ValueError(f"hydra.sweeper.conditional: {', '.join(constant)} is not a sweep")
-        conditions.append(Condition(key, value, swept))
-    return SearchSpace(params, conditions, fixed)
-
-
-def applies(condition: Condition, params: dict[str, Any]) -> bool:
-    return condition.key in params and str(params[condition.key]) == condition.value
-
-
-def suggest(trial: optuna.Trial, name: str, dist: BaseDistribution) -> Any:
-    if isinstance(dist, FloatDistribution):
-        return trial.suggest_float(name, dist.low, dist.high, log=dist.log, step=dist.step)
-    if isinstance(dist, IntDistribution):
-        return trial.suggest_int(name, dist.low, dist.high, log=dist.log, step=dist.step)
-    assert isinstance(dist, CategoricalDistribution)
-    return trial.suggest_categorical(name, dist.choices)
-
-
-def sample(trial: optuna.Trial, space: SearchSpace) -> dict[str, Any]:
-    """Define-by-run: the unconditional parameters, then those whose condition holds."""
-    params = {name: suggest(trial, name, dist) for name, dist in space.params.items()}
-    for condition in space.conditions:
-        if applies(condition, params):
-            params.update({n: suggest(trial, n, d) for n, d in condition.params.items()})
-    return params
-
-
-def is_finite(dist: BaseDistribution) -> bool:
-    if isinstance(dist, CategoricalDistribution):
-        return True
-    if isinstance(dist, IntDistribution):
-        return not dist.log
-    return isinstance(dist, FloatDistribution) and dist.step is not None
-
-
-def grid_values(dist: BaseDistribution) -> list[Any]:
-    if isinstance(dist, CategoricalDistribution):
-        return list(dist.choices)
-    if isinstance(dist, IntDistribution) and not dist.log:
-        return list(range(dist.low, dist.high + 1, dist.step))
-    if isinstance(dist, FloatDistribution) and dist.step is not None:
-        count = round((dist.high - dist.low) / dist.step) + 1
-        return [dist.low + i * dist.step for i in range(count)]
-    raise ValueError(f"{dist} is not a finite list of values")
-
-
-def combinations(space: dict[str, BaseDistribution]) -> list[dict[str, Any]]:
-    """Every combination of the values, the last parameter varying fastest."""
-    names = list(space)
-    values = [grid_values(space[name]) for name in names]
-    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*values)]
-
-
-def grid_combinations(space: SearchSpace) -> list[dict[str, Any]]:
-    """Every combination, each extended by every combination of its conditional
-    parameters, in the order Hydra's basic sweeper would run them."""
-    grid = []
-    for base in combinations(space.params):
-        extensions: list[dict[str, Any]] = [{}]
-        for condition in space.conditions:
-            if applies(condition, base):
-                extensions = [
-                    {**ext, **more} for ext in extensions for more in combinations(condition.params)
-                ]
-        grid += [{**base, **ext} for ext in extensions]
-    return grid
 
 
 def trial_overrides(params: dict[str, Any]) -> list[str]:
