@@ -11,7 +11,7 @@ the share of random search's epochs that hyperband (and SHA) needed to come with
 1% of random search's final best (target for hyperband: <= 0.20); the wall-time
 ratio; whether TPE beat random. Writes a plot of best-so-far against epochs.
 
-    python bench/search_strategies.py [--seeds 0 1 2 3 4] [--out bench/results]
+    python bench/search_strategies.py [--seeds 0 1 2 3 4] [--out docs]
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def epochs_to_reach(curve: list[tuple[int, float]], level: float) -> int | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs")
     args = parser.parse_args()
 
     curves: dict[str, dict[int, list[tuple[int, float]]]] = {s: {} for s in STRATEGIES}
@@ -125,8 +125,8 @@ def main() -> None:
     print(f"median wall time hyperband / random: {wall_ratio:.2f}")
 
     args.out.mkdir(parents=True, exist_ok=True)
-    plot(curves, args.out / "search_strategies.png")
-    print(f"plot: {args.out / 'search_strategies.png'}")
+    plot(curves, args.out / "search-strategies.png")
+    print(f"plot: {args.out / 'search-strategies.png'}")
 
 
 def plot(curves: dict[str, dict[int, list[tuple[int, float]]]], path: Path) -> None:
@@ -149,6 +149,8 @@ def plot(curves: dict[str, dict[int, list[tuple[int, float]]]], path: Path) -> N
                 label=preset if index == 0 else None,
             )
     axis.set_xscale("log")
+    axis.set_yscale("log")
+    axis.set_ylim(top=0.3)  # the first trials' losses would flatten everything else
     axis.set_xlabel("epochs consumed (all trials so far)")
     axis.set_ylabel("best val/loss so far")
     axis.set_title("digits MLP: search strategies, one line per sampler seed")
