@@ -138,7 +138,6 @@ def test_every_trial_failing_is_one_clear_error(tmp_path: Path) -> None:
     result = run_train(
         "-m",
         f"model.width={IMPOSSIBLE_WIDTH},{IMPOSSIBLE_WIDTH}0",
-        "hydra.sweeper.max_failure_rate=1",
         "data=synthetic",
         cwd=tmp_path,
     )

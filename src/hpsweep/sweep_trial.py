@@ -22,6 +22,7 @@ Public API, for any Hydra app:
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +38,25 @@ def make_storage(spec: str) -> Any:
     from optuna.storages.journal import JournalFileBackend
 
     if "://" in spec:
-        return optuna.storages.get_storage(spec)
+        return _rdb_storage(spec)
     return optuna.storages.JournalStorage(JournalFileBackend(spec))
+
+
+def _rdb_storage(url: str, attempts: int = 5) -> Any:
+    """Optuna's RDB storage. Two processes that start on a new database at once both
+    create Optuna's tables, and one of them loses that race with an IntegrityError:
+    it then finds the tables made and only has to connect again."""
+    import optuna
+    from sqlalchemy.exc import IntegrityError, ProgrammingError
+
+    for attempt in range(attempts):
+        try:
+            return optuna.storages.get_storage(url)
+        except (IntegrityError, ProgrammingError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def write_channel(sweep_dir: Path, storage: str, study_name: str, pruner: dict) -> None:

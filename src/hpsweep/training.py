@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 from pathlib import Path
 
 import torch
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from hpsweep.callbacks import RunState, TrainingCallback
@@ -39,6 +40,25 @@ def resolve_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("trainer.device=cuda but torch sees no CUDA device")
     return torch.device(name)
+
+
+def cpu_threads(configured: int | None) -> int | None:
+    """trainer.num_threads; unset, a job that shares the machine with other workers of
+    Hydra's joblib launcher takes its share of the cores, so 2 workers on 2 cores do
+    not run 4 threads. None keeps torch's default."""
+    if configured:
+        return configured
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return None
+    workers = OmegaConf.select(HydraConfig.get(), "launcher.n_jobs")
+    cores = os.cpu_count() or 1
+    if workers == -1:  # joblib: one worker per core
+        return 1
+    if isinstance(workers, int) and workers > 1:
+        return max(1, cores // workers)
+    return None
 
 
 def make_loss(task: str, label_smoothing: float) -> nn.Module:
@@ -111,8 +131,9 @@ def train(
     """
     validate(cfg)
     started = time.perf_counter()
-    if cfg.trainer.num_threads:
-        torch.set_num_threads(cfg.trainer.num_threads)
+    threads = cpu_threads(cfg.trainer.num_threads)
+    if threads:
+        torch.set_num_threads(threads)
     device = resolve_device(cfg.trainer.device)
     torch.manual_seed(cfg.trainer.seed)  # weights and dropout masks
     generator = torch.Generator().manual_seed(cfg.trainer.seed)  # batch order and augmentation
@@ -136,7 +157,7 @@ def train(
     ]
     loss_fn = make_loss(data.task, reg.label_smoothing)
     log.info(
-        "training %s on %s (%d train / %d val / %d test samples, %s) on %s",
+        "training %s on %s (%d train / %d val / %d test samples, %s) on %s, %d threads",
         type(model).__name__,
         cfg.data._target_.rsplit(".", 1)[-1],
         len(data.x_train),
@@ -144,6 +165,7 @@ def train(
         len(data.x_test),
         data.task,
         device,
+        torch.get_num_threads(),
     )
 
     epochs = cfg.trainer.epochs

@@ -24,7 +24,7 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from hpsweep.interruption import raise_terminated, signal_of
 from hpsweep.sweep_trial import (
@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 SEARCH_MODES = ("auto", "grid", "sample")
 # On a re-queued trial: the number of the trial a signal or a crash cut off.
 REQUEUED_ATTR = "hpsweep_requeued_from"
+# On a trial asked while another process took the last place in n_trials: never run.
+SURPLUS_ATTR = "hpsweep_surplus"
 
 
 def trial_overrides(params: dict[str, Any]) -> list[str]:
@@ -86,13 +88,42 @@ def requeue_interrupted(study: optuna.Study, own_trials: set[int]) -> list[int]:
     return requeued
 
 
-def trials_done(study: optuna.Study) -> int:
-    """Finished trials, counting towards n_trials; a cut-off trial that was queued again
-    counts once, when its re-run finishes."""
-    trials = study.get_trials(deepcopy=False)
+def counted(trials: list[FrozenTrial]) -> list[FrozenTrial]:
+    """Trials that count towards n_trials: not a cut-off trial that was queued again (its
+    re-run counts), not a surplus one (asked by two processes at once, never run)."""
     requeued = {t.user_attrs[REQUEUED_ATTR] for t in trials if REQUEUED_ATTR in t.user_attrs}
+    return [t for t in trials if t.number not in requeued and SURPLUS_ATTR not in t.user_attrs]
+
+
+def trials_done(study: optuna.Study) -> int:
     finished = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-    return sum(t.state in finished and t.number not in requeued for t in trials)
+    return sum(t.state in finished for t in counted(study.get_trials(deepcopy=False)))
+
+
+def trials_claimed(study: optuna.Study) -> int:
+    """Finished trials plus those running now, in this process or another."""
+    claimed = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING)
+    return sum(t.state in claimed for t in counted(study.get_trials(deepcopy=False)))
+
+
+def drop_surplus(
+    study: optuna.Study, trials: list[optuna.Trial], n_trials: int
+) -> list[optuna.Trial]:
+    """Of the trials just asked, those beyond n_trials (another process asked at the same
+    time) are recorded as surplus, never run; by trial number, the earliest ask wins."""
+    claimed = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING)
+    ranked = sorted(
+        t.number for t in counted(study.get_trials(deepcopy=False)) if t.state in claimed
+    )
+    allowed = set(ranked[:n_trials])
+    kept = []
+    for trial in trials:
+        if trial.number in allowed:
+            kept.append(trial)
+        else:
+            trial.set_user_attr(SURPLUS_ATTR, True)
+            study.tell(trial, state=TrialState.FAIL)
+    return kept
 
 
 class HpsweepSweeperImpl(Sweeper):
@@ -218,14 +249,18 @@ class HpsweepSweeperImpl(Sweeper):
             storage_spec,
         )
 
-        failures = 0
+        failures = launched = 0
         batches: list[list[JobReturn]] = []
         # SIGTERM (a scheduler, `kill`) stops a sweep as Ctrl-C does: at once, recorded.
         previous_handler = signal.signal(signal.SIGTERM, raise_terminated)
         try:
-            while done < n_trials:
-                batch = min(self.n_jobs, n_trials - done)
-                trials = [study.ask() for _ in range(batch)]
+            # Several processes may share the study: what counts is the study's total,
+            # re-read before every batch, running trials of the others included.
+            while (claimed := trials_claimed(study)) < n_trials:
+                trials = [study.ask() for _ in range(min(self.n_jobs, n_trials - claimed))]
+                trials = drop_surplus(study, trials, n_trials)
+                if not trials:
+                    continue
                 overrides = [[*space.fixed, *trial_overrides(sample(t, space))] for t in trials]
                 first_job = self.next_job_number(sweep_dir)
                 for job_number, trial in enumerate(trials, start=first_job):
@@ -237,22 +272,27 @@ class HpsweepSweeperImpl(Sweeper):
                 batches.append(list(returns))
                 for trial, ret in zip(trials, returns, strict=True):
                     failures += self.tell(study, trial, ret)
-                done += batch
-                self.log_progress(study, done, n_trials)
-                if failures / done > self.max_failure_rate:
+                launched += len(trials)
+                self.log_progress(study, trials_done(study), n_trials)
+                if failures / launched > self.max_failure_rate:
+                    completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
                     log.error(
-                        "stopping the sweep: %d of %d trials failed, more than "
+                        "stopping the sweep: %s%d of %d trials failed, more than "
                         "hydra.sweeper.max_failure_rate=%s (see results.csv for the reasons)",
+                        "" if completed else "no completed trials; ",
                         failures,
-                        done,
+                        launched,
                         self.max_failure_rate,
                     )
                     raise SystemExit(1)
         finally:
             signal.signal(signal.SIGTERM, previous_handler)
         if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-            log.error("no completed trials in study '%s' (%s)", study_name, storage_spec)
-            raise SystemExit(1)
+            if self.max_failure_rate < 1:
+                log.error("no completed trials in study '%s' (%s)", study_name, storage_spec)
+                raise SystemExit(1)
+            # max_failure_rate=1 tolerates every failure, this one included.
+            log.warning("no completed trials in study '%s' (%s)", study_name, storage_spec)
         return batches
 
     def stop_interrupted(
