@@ -25,7 +25,6 @@ test: $(VENV)/.installed
 	$(PYTHON) -m pytest
 
 bench: $(VENV)/.installed
-	$(PYTHON) -m pip install --quiet -e ".[bench]"
 	$(PYTHON) bench/train_overhead.py
 	$(PYTHON) bench/sweeper_overhead.py
 	$(PYTHON) bench/search_strategies.py

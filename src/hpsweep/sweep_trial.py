@@ -30,6 +30,7 @@ CHANNEL_FILE = Path(".hpsweep") / "study.json"
 JOBS_DIR = Path(".hpsweep") / "jobs"
 JOURNAL_FILE = "optuna-journal.log"
 PRUNED_ATTR = "hpsweep_pruned_at_step"
+NO_PRUNER = "optuna.pruners.NopPruner"
 
 
 def make_storage(spec: str) -> Any:
@@ -66,6 +67,21 @@ def write_channel(sweep_dir: Path, storage: str, study_name: str, pruner: dict) 
     path.write_text(json.dumps(channel, indent=2) + "\n")
 
 
+def read_channel(sweep_dir: Path) -> dict[str, Any]:
+    """{"storage": ..., "study_name": ..., "pruner": {...}} of an hpsweep sweep folder."""
+    return json.loads((sweep_dir / CHANNEL_FILE).read_text())
+
+
+def load_recorded_study(sweep_dir: Path) -> Any:
+    """The Optuna study of an hpsweep sweep folder, from the storage it recorded."""
+    import optuna
+
+    channel = read_channel(sweep_dir)
+    return optuna.load_study(
+        study_name=channel["study_name"], storage=make_storage(channel["storage"])
+    )
+
+
 def register_job(sweep_dir: Path, job_number: int, trial_number: int) -> None:
     path = sweep_dir / JOBS_DIR / f"{job_number}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -98,8 +114,12 @@ class SweepTrial:
         hydra_cfg = HydraConfig.get()
         sweep_dir = Path(hydra_cfg.sweep.dir)
         job_file = sweep_dir / JOBS_DIR / f"{hydra_cfg.job.num}.json"
-        if not job_file.is_file() or not (sweep_dir / CHANNEL_FILE).is_file():
-            return None  # another sweeper launched this job, or the sweep has no pruner
+        if not job_file.is_file():
+            return None  # another sweeper launched this job
+        channel = read_channel(sweep_dir)
+        if channel["pruner"].get("_target_") == NO_PRUNER:
+            # Nothing would read what the job reports: skip the storage write per epoch.
+            return None
         return cls.open(sweep_dir, json.loads(job_file.read_text())["trial"])
 
     @classmethod
@@ -107,7 +127,7 @@ class SweepTrial:
         import optuna
         from hydra.utils import instantiate
 
-        channel = json.loads((sweep_dir / CHANNEL_FILE).read_text())
+        channel = read_channel(sweep_dir)
         storage = make_storage(channel["storage"])
         pruner = instantiate(channel["pruner"], _execution_whitelist_=("optuna.pruners.*",))
         study = optuna.load_study(study_name=channel["study_name"], storage=storage, pruner=pruner)

@@ -233,10 +233,8 @@ class HpsweepSweeperImpl(Sweeper):
         requeued = requeue_interrupted(study, own_trials=registered_trials(sweep_dir))
         if requeued:
             log.info("resuming: trials %s were cut off; their parameters run again", requeued)
-        # Without a pruner, nothing reads what a job would report: skip the channel and
-        # its storage writes every epoch.
-        if not isinstance(pruner, optuna.pruners.NopPruner):
-            write_channel(sweep_dir, storage_spec, study_name, self.pruner_config)
+        # Where the study lives, for the jobs (and for optuna-dashboard, `hpsweep report`).
+        write_channel(sweep_dir, storage_spec, study_name, self.pruner_config)
         done = trials_done(study)
         log.info(
             "hpsweep: %s, %d trials%s, %s, pruner %s; study '%s' in %s",
