@@ -40,6 +40,8 @@ def measure(epochs: int, repeats: int, work: Path) -> dict[str, tuple[float, flo
                 sys.executable,
                 str(ROOT / "train.py"),
                 f"trainer.epochs={epochs}",
+                # the same epochs as the hand-written loop, which has no early stopping
+                "~callbacks.early_stopping",
                 f"hydra.run.dir={run_dir}",
             ],
             cwd=work,

@@ -46,9 +46,11 @@ def override_values(overrides: list[str]) -> dict[str, str]:
     return {o.get_key_element(): o.get_value_element_as_str() for o in parse(overrides)}
 
 
-def read_results(path: Path) -> list[dict[str, str]]:
+def read_results(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """(the header, the rows) of a results.csv."""
     with path.open(newline="") as file:
-        return list(csv.DictReader(file))
+        reader = csv.DictReader(file)
+        return list(reader.fieldnames or []), list(reader)
 
 
 def append_row(path: Path, row: dict[str, Any]) -> None:
@@ -147,15 +149,13 @@ class RecordResults(Callback):
         path = sweep_dir / RESULTS_FILE
         if not path.exists():
             return
-        rows = read_results(path)
+        header, rows = read_results(path)
         mode = OmegaConf.select(config, "objective.mode", default="min")
         best = best_row(rows, mode)
         if best is None:
             log.warning("no completed trials in %s: no best.yaml", path)
             return
         shutil.copyfile(Path(best["job_dir"]) / ".hydra" / "config.yaml", sweep_dir / BEST_FILE)
-        with path.open(newline="") as file:
-            header = next(csv.reader(file))
         columns = [c for c in header if c not in ("job_dir", "reason")]
         counts: dict[str, int] = {}
         for row in rows:

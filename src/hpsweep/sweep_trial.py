@@ -120,14 +120,16 @@ class SweepTrial:
         if channel["pruner"].get("_target_") == NO_PRUNER:
             # Nothing would read what the job reports: skip the storage write per epoch.
             return None
-        return cls.open(sweep_dir, json.loads(job_file.read_text())["trial"])
+        return cls.open(sweep_dir, json.loads(job_file.read_text())["trial"], channel)
 
     @classmethod
-    def open(cls, sweep_dir: Path, number: int) -> SweepTrial:
+    def open(
+        cls, sweep_dir: Path, number: int, channel: dict[str, Any] | None = None
+    ) -> SweepTrial:
         import optuna
         from hydra.utils import instantiate
 
-        channel = read_channel(sweep_dir)
+        channel = channel or read_channel(sweep_dir)
         storage = make_storage(channel["storage"])
         pruner = instantiate(channel["pruner"], _execution_whitelist_=("optuna.pruners.*",))
         study = optuna.load_study(study_name=channel["study_name"], storage=storage, pruner=pruner)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from hpsweep.results import LEADING_COLUMNS, RESULTS_FILE, TRAILING_COLUMNS
+from hpsweep.results import FINISHED, LEADING_COLUMNS, RESULTS_FILE, TRAILING_COLUMNS
 
 
 class NotASweepError(ValueError):
@@ -28,7 +28,7 @@ class Trial:
 
     @property
     def finished(self) -> bool:
-        return self.status in ("complete", "early_stopped") and math.isfinite(self.value)
+        return self.status in FINISHED and math.isfinite(self.value)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import optuna
-from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import (
     ChoiceSweep,
     IntervalSweep,
@@ -30,6 +29,8 @@ from optuna.distributions import (
     FloatDistribution,
     IntDistribution,
 )
+
+from hpsweep.hparams import parse
 
 
 def distribution(override: Override) -> BaseDistribution:
@@ -85,7 +86,7 @@ def parse_sweeps(arguments: list[str]) -> tuple[dict[str, BaseDistribution], lis
     """(distributions of the swept keys, the other overrides as given)."""
     space: dict[str, BaseDistribution] = {}
     fixed: list[str] = []
-    for override in OverridesParser.create().parse_overrides(arguments):
+    for override in parse(arguments):
         if override.is_sweep_override():
             space[override.get_key_element()] = distribution(override)
         else:
