@@ -92,6 +92,11 @@ def registered_jobs(sweep_dir: Path) -> list[int]:
     return [int(path.stem) for path in (sweep_dir / JOBS_DIR).glob("*.json")]
 
 
+def registered_trials(sweep_dir: Path) -> set[int]:
+    """Trial numbers that jobs of this sweep folder ran (or were running)."""
+    return {json.loads(p.read_text())["trial"] for p in (sweep_dir / JOBS_DIR).glob("*.json")}
+
+
 class SweepTrial:
     """One running trial: report intermediate values, ask whether to stop."""
 

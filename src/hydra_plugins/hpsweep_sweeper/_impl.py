@@ -11,7 +11,6 @@ which the job reports every epoch to the study and the pruner can stop it.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import signal
@@ -28,12 +27,12 @@ from optuna.trial import FrozenTrial, TrialState
 
 from hpsweep.interruption import raise_terminated, signal_of
 from hpsweep.sweep_trial import (
-    JOBS_DIR,
     JOURNAL_FILE,
     PRUNED_ATTR,
     make_storage,
     register_job,
     registered_jobs,
+    registered_trials,
     write_channel,
 )
 from hydra_plugins.hpsweep_sweeper._search_space import (
@@ -69,12 +68,6 @@ def trial_value(ret: JobReturn) -> float:
     return float(value)
 
 
-def registered_trials(sweep_dir: Path) -> set[int]:
-    """Trial numbers that jobs of this sweep folder ran (or were running)."""
-    jobs_dir = sweep_dir / JOBS_DIR
-    return {json.loads(path.read_text())["trial"] for path in jobs_dir.glob("*.json")}
-
-
 def requeue_interrupted(study: optuna.Study, own_trials: set[int]) -> list[int]:
     """Trials of this sweep folder left RUNNING by a killed process: record them as
     failed and queue their parameters again. Other processes' running trials (a study
@@ -95,15 +88,19 @@ def counted(trials: list[FrozenTrial]) -> list[FrozenTrial]:
     return [t for t in trials if t.number not in requeued and SURPLUS_ATTR not in t.user_attrs]
 
 
+FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+# Finished, or running now in this process or another.
+CLAIMED_STATES = (*FINISHED_STATES, TrialState.RUNNING)
+
+
 def trials_done(study: optuna.Study) -> int:
-    finished = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-    return sum(t.state in finished for t in counted(study.get_trials(deepcopy=False)))
+    return sum(t.state in FINISHED_STATES for t in counted(study.get_trials(deepcopy=False)))
 
 
-def trials_claimed(study: optuna.Study) -> int:
-    """Finished trials plus those running now, in this process or another."""
-    claimed = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING)
-    return sum(t.state in claimed for t in counted(study.get_trials(deepcopy=False)))
+def claimed_numbers(study: optuna.Study) -> list[int]:
+    """Numbers of the trials that count and are finished or running, in ask order."""
+    trials = counted(study.get_trials(deepcopy=False))
+    return sorted(t.number for t in trials if t.state in CLAIMED_STATES)
 
 
 def drop_surplus(
@@ -111,11 +108,7 @@ def drop_surplus(
 ) -> list[optuna.Trial]:
     """Of the trials just asked, those beyond n_trials (another process asked at the same
     time) are recorded as surplus, never run; by trial number, the earliest ask wins."""
-    claimed = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING)
-    ranked = sorted(
-        t.number for t in counted(study.get_trials(deepcopy=False)) if t.state in claimed
-    )
-    allowed = set(ranked[:n_trials])
+    allowed = set(claimed_numbers(study)[:n_trials])
     kept = []
     for trial in trials:
         if trial.number in allowed:
@@ -254,7 +247,7 @@ class HpsweepSweeperImpl(Sweeper):
         try:
             # Several processes may share the study: what counts is the study's total,
             # re-read before every batch, running trials of the others included.
-            while (claimed := trials_claimed(study)) < n_trials:
+            while (claimed := len(claimed_numbers(study))) < n_trials:
                 trials = [study.ask() for _ in range(min(self.n_jobs, n_trials - claimed))]
                 trials = drop_surplus(study, trials, n_trials)
                 if not trials:
