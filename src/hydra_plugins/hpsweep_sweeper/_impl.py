@@ -11,6 +11,7 @@ which the job reports every epoch to the study and the pruner can stop it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import signal
@@ -35,6 +36,7 @@ from hpsweep.sweep_trial import (
     registered_trials,
     write_channel,
 )
+from hydra_plugins.hpsweep_sweeper._compose_once import ComposeOnceConfigLoader
 from hydra_plugins.hpsweep_sweeper._search_space import (
     SearchSpace,
     combinations,
@@ -164,6 +166,10 @@ class HpsweepSweeperImpl(Sweeper):
         from hydra.core.plugins import Plugins
 
         self.config = config
+        # Jobs that differ only in values reuse one composition (see _compose_once).
+        hydra_context = dataclasses.replace(
+            hydra_context, config_loader=ComposeOnceConfigLoader(hydra_context.config_loader)
+        )
         self.hydra_context = hydra_context
         self.launcher = Plugins.instance().instantiate_launcher(
             hydra_context=hydra_context, task_function=task_function, config=config
