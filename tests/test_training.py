@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
+from hpsweep.callbacks import RunState, TrainingCallback
 from hpsweep.objective import UnknownMetricError, objective_value
+from hpsweep.status import RunStatus
 from hpsweep.training import train
 from tests.conftest import ComposeTrain
 from tests.data_files import write_blobs_csv
@@ -54,6 +56,30 @@ def test_diverging_run_stops_at_the_first_non_finite_loss(
     assert metrics["status"] == "diverged"
     assert metrics["epochs"] == 1
     assert not math.isfinite(metrics["train/loss"])
+
+
+class StopAtEpoch(TrainingCallback):
+    """A caller's own hook: records what it sees, prunes the run at `epoch`."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+        self.seen: list[tuple[int, float]] = []
+
+    def on_epoch_end(self, run: RunState, metrics: dict[str, float]) -> None:
+        self.seen.append((run.epoch, metrics["val/loss"]))
+        if run.epoch == self.epoch:
+            run.stop(RunStatus.PRUNED)
+
+
+def test_a_callers_own_callbacks_run_after_the_configured_ones(
+    compose_train: ComposeTrain, tmp_path: Path
+) -> None:
+    hook = StopAtEpoch(3)
+    metrics = train(compose_train(*FAST), tmp_path, extra_callbacks=[hook])
+    assert metrics["status"] == "pruned"
+    assert metrics["epochs"] == 3
+    assert [epoch for epoch, _ in hook.seen] == [1, 2, 3]
+    assert all(math.isfinite(loss) for _, loss in hook.seen)
 
 
 @pytest.mark.parametrize(

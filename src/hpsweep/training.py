@@ -13,6 +13,7 @@ import logging
 import math
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -119,7 +120,10 @@ def train_one_epoch(
 
 
 def train(
-    cfg: DictConfig, output_dir: Path, hparams: dict[str, HParamValue] | None = None
+    cfg: DictConfig,
+    output_dir: Path,
+    hparams: dict[str, HParamValue] | None = None,
+    extra_callbacks: Sequence[TrainingCallback] = (),
 ) -> dict[str, float | int | str]:
     """Train the model that `cfg` composes, writing its files into `output_dir`.
 
@@ -127,7 +131,8 @@ def train(
     train/loss of the last epoch, val/loss and test/loss of the final model (and
     val/acc, test/acc on classification), `best/<monitor>` and `best_epoch` when
     early stopping watches a metric, and `seconds`. `hparams` are what TensorBoard
-    shows for the run (see hpsweep.hparams).
+    shows for the run (see hpsweep.hparams). `extra_callbacks` run after those the
+    config lists: hooks of a caller's own, such as an Optuna loop reporting each epoch.
     """
     validate(cfg)
     started = time.perf_counter()
@@ -155,6 +160,7 @@ def train(
         for node in (cfg.get("callbacks") or {}).values()
         if node is not None
     ]
+    callbacks.extend(extra_callbacks)
     loss_fn = make_loss(data.task, reg.label_smoothing)
     log.info(
         "training %s on %s (%d train / %d val / %d test samples, %s) on %s, %d threads",
