@@ -28,6 +28,8 @@ bench: $(VENV)/.installed
 	$(PYTHON) bench/train_overhead.py
 	$(PYTHON) bench/sweeper_overhead.py
 	$(PYTHON) bench/search_strategies.py
+	$(PYTHON) bench/launcher_throughput.py
+	$(PYTHON) bench/launcher_throughput.py --threads 1
 
 clean:
 	rm -rf $(VENV) outputs
