@@ -75,6 +75,7 @@ SWEEPS = {
 def test_report_of_a_finished_sweep(kind: str, tmp_path: Path) -> None:
     result = run_train("-m", *SWEEPS[kind], "data=synthetic", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
+    assert "created in memory" not in result.stdout + result.stderr  # the report's own study
     sweep = sweep_of(tmp_path)
     # written automatically at the end of the sweep
     assert {p.name for p in sweep.glob("*.png")} >= {"history.png", "objective_vs_lr.png"}

@@ -47,7 +47,15 @@ def as_study(sweep: Sweep) -> optuna.Study:
     """The finished trials as an in-memory Optuna study."""
     dists = distributions(sweep)
     direction = "maximize" if sweep.mode == "max" else "minimize"
-    study = optuna.create_study(direction=direction)
+    # Optuna announces every new study at INFO; this one is ours, made to draw from, and
+    # its "A new study created in memory with name: no-name-..." line would only puzzle
+    # whoever reads the sweep's log.
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        study = optuna.create_study(direction=direction)
+    finally:
+        optuna.logging.set_verbosity(verbosity)
     for trial in sweep.trials:
         if not trial.finished:
             continue
