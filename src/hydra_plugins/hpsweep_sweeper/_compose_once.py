@@ -47,10 +47,11 @@ class ComposeOnceConfigLoader(ConfigLoader):
     ) -> DictConfig:
         overrides = self.parser.parse_overrides(list(sweep_overrides))
         groups = master_config.hydra.runtime.choices
-        values = [o for o in overrides if is_value_override(o, groups)]
+        is_value = [is_value_override(o, groups) for o in overrides]
+        values = [o for o, value in zip(overrides, is_value, strict=True) if value]
         key = tuple(
-            ("value", o.key_or_group) if o in values else ("line", o.input_line or "")
-            for o in overrides
+            ("value", o.key_or_group) if value else ("line", o.input_line or "")
+            for o, value in zip(overrides, is_value, strict=True)
         )
         template = self.composed.get(key)
         # A key that only became a config group with this structure is not a value.
