@@ -6,7 +6,6 @@ its first trial has a row in results.csv, and resumed with the same command.
 
 from __future__ import annotations
 
-import csv
 import signal
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from tests.conftest import TRAIN_PY
+from tests.sweep_files import results, sweep_dir_of, wait_for_rows
 from tests.test_cli import run_train
 
 # Four trials of about a second each on digits: long enough to be caught mid-sweep.
@@ -29,11 +29,6 @@ SLOW_SWEEP = (
 )
 
 
-def rows(sweep: Path) -> list[dict[str, str]]:
-    with (sweep / "results.csv").open(newline="") as file:
-        return list(csv.DictReader(file))
-
-
 def start_sweep(sweep: Path, cwd: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, str(TRAIN_PY), *SLOW_SWEEP, f"hydra.sweep.dir={sweep}"],
@@ -42,16 +37,6 @@ def start_sweep(sweep: Path, cwd: Path) -> subprocess.Popen[str]:
         stderr=subprocess.STDOUT,
         text=True,
     )
-
-
-def wait_for_rows(sweep: Path, count: int, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and process.poll() is None:
-        results = sweep / "results.csv"
-        if results.exists() and len(results.read_text().splitlines()) > count:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"the sweep never wrote {count} row(s); it exited {process.poll()}")
 
 
 def wait_for_epochs(job_dir: Path, epochs: int, process: subprocess.Popen[str]) -> None:
@@ -68,10 +53,10 @@ def wait_for_epochs(job_dir: Path, epochs: int, process: subprocess.Popen[str]) 
 def assert_resumes_to_completion(sweep: Path, cwd: Path) -> None:
     result = run_train(*SLOW_SWEEP, f"hydra.sweep.dir={sweep}", cwd=cwd)
     assert result.returncode == 0, result.stdout + result.stderr
-    finished = [r for r in rows(sweep) if r["status"] == "complete"]
+    finished = [r for r in results(sweep) if r["status"] == "complete"]
     # every configuration completed exactly once: none re-run, none lost
     assert sorted(r["optimizer.lr"] for r in finished) == list(LRS)
-    numbers = [int(r["number"]) for r in rows(sweep)]
+    numbers = [int(r["number"]) for r in results(sweep)]
     assert len(numbers) == len(set(numbers))  # no job folder reused
     assert (sweep / "best.yaml").is_file()
 
@@ -89,7 +74,7 @@ def test_signal_records_the_trial_and_the_sweep_resumes(
 
     assert process.returncode == exit_code, output
     assert f"interrupted by {signum.name}" in output
-    [cut] = [r for r in rows(sweep) if r["status"] == "failed"]
+    [cut] = [r for r in results(sweep) if r["status"] == "failed"]
     assert cut["reason"] == f"interrupted by {signum.name}"
     # TensorBoard was flushed and closed: the cut-off run's events read back
     events = EventAccumulator(cut["job_dir"])
@@ -123,14 +108,14 @@ def test_failed_trials_are_rows_and_the_sweep_goes_on(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    [sweep] = (tmp_path / "multirun").glob("*/*")
-    statuses = {r["model.width"]: (r["status"], r["reason"]) for r in rows(sweep)}
+    sweep = sweep_dir_of(tmp_path)
+    statuses = {r["model.width"]: (r["status"], r["reason"]) for r in results(sweep)}
     assert statuses["16"][0] == statuses["32"][0] == "complete"
     status, reason = statuses[IMPOSSIBLE_WIDTH]
     assert status == "failed"
     assert "allocate" in reason
     # the traceback is in the failed job's own log
-    [failed] = [r for r in rows(sweep) if r["status"] == "failed"]
+    [failed] = [r for r in results(sweep) if r["status"] == "failed"]
     assert "Traceback" in (Path(failed["job_dir"]) / "train.log").read_text()
 
 
@@ -157,8 +142,8 @@ def test_diverged_trials_never_become_best(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
-    [sweep] = (tmp_path / "multirun").glob("*/*")
-    by_lr = {r["optimizer.lr"]: r["status"] for r in rows(sweep)}
+    sweep = sweep_dir_of(tmp_path)
+    by_lr = {r["optimizer.lr"]: r["status"] for r in results(sweep)}
     assert by_lr == {"1000000000000.0": "diverged", "0.01": "complete"}
     assert "lr: 0.01" in (sweep / "best.yaml").read_text()
 

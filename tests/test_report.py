@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import csv
 import struct
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ from hpsweep.report import load_sweep
 from hpsweep.report.plots import as_study
 from hpsweep.sweep_trial import load_recorded_study
 from tests.conftest import TRAIN_PY
+from tests.sweep_files import results, sweep_dir_of, wait_for_rows
 from tests.test_cli import run_train
 
 EVERY_PLOT = {
@@ -41,14 +40,8 @@ def report(sweep: Path, *flags: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def sweep_of(tmp_path: Path) -> Path:
-    [sweep] = (tmp_path / "multirun").glob("*/*")
-    return sweep
-
-
 def top_numbers_in_results(sweep: Path, count: int) -> list[str]:
-    with (sweep / "results.csv").open(newline="") as file:
-        rows = [r for r in csv.DictReader(file) if r["status"] in ("complete", "early_stopped")]
+    rows = [r for r in results(sweep) if r["status"] in ("complete", "early_stopped")]
     rows.sort(key=lambda r: float(r["value"]))
     return [r["number"] for r in rows[:count]]
 
@@ -76,7 +69,7 @@ def test_report_of_a_finished_sweep(kind: str, tmp_path: Path) -> None:
     result = run_train("-m", *SWEEPS[kind], "data=synthetic", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "created in memory" not in result.stdout + result.stderr  # the report's own study
-    sweep = sweep_of(tmp_path)
+    sweep = sweep_dir_of(tmp_path)
     # written automatically at the end of the sweep
     assert {p.name for p in sweep.glob("*.png")} >= {"history.png", "objective_vs_lr.png"}
 
@@ -111,12 +104,7 @@ def test_report_of_a_sweep_still_running(tmp_path: Path) -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        results = tmp_path / "sweep" / "results.csv"
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and process.poll() is None:
-            if results.exists() and len(results.read_text().splitlines()) >= 3:
-                break
-            time.sleep(0.05)
+        wait_for_rows(tmp_path / "sweep", 2, process)
         shown = report(tmp_path / "sweep")
         assert shown.returncode == 0, shown.stderr
         assert "complete" in shown.stdout
@@ -143,6 +131,6 @@ def test_the_recorded_study_loads_through_optuna(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
-    study = load_recorded_study(sweep_of(tmp_path))
+    study = load_recorded_study(sweep_dir_of(tmp_path))
     assert len(study.trials) == 3
     assert all(t.state.name == "COMPLETE" for t in study.trials)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import os
 import shutil
 import socket
@@ -19,6 +18,7 @@ from optuna.trial import TrialState
 
 from hydra_plugins.hpsweep_sweeper._impl import SURPLUS_ATTR
 from tests.conftest import TRAIN_PY
+from tests.sweep_files import results, sweep_dir_of
 
 
 def test_two_sweep_processes_share_one_journal_study(tmp_path: Path) -> None:
@@ -48,10 +48,7 @@ def test_two_sweep_processes_share_one_journal_study(tmp_path: Path) -> None:
     study = optuna.load_study(study_name="shared", storage=storage)
     ran = [t for t in study.trials if SURPLUS_ATTR not in t.user_attrs]
     assert [t.state for t in ran] == [TrialState.COMPLETE] * 6  # the total as asked
-    rows = []
-    for i in range(2):
-        with (tmp_path / f"p{i}" / "results.csv").open(newline="") as file:
-            rows += list(csv.DictReader(file))
+    rows = [*results(tmp_path / "p0"), *results(tmp_path / "p1")]
     assert len(rows) == 6  # none lost, none run twice
     assert len({r["optimizer.lr"] for r in rows}) == 6
     assert all(r["status"] == "complete" for r in rows)
@@ -131,10 +128,7 @@ def test_two_sweep_processes_share_one_postgresql_study(postgres_url: str, tmp_p
     ran = [t for t in trials if SURPLUS_ATTR not in t.user_attrs]
     assert len(ran) == 8
     assert {t.state for t in ran} <= {TrialState.COMPLETE, TrialState.PRUNED}
-    rows = []
-    for i in range(2):
-        with (tmp_path / f"p{i}" / "results.csv").open(newline="") as file:
-            rows += list(csv.DictReader(file))
+    rows = [*results(tmp_path / "p0"), *results(tmp_path / "p1")]
     assert len(rows) == 8
 
 
@@ -156,9 +150,7 @@ def test_submitit_local_sweep_completes(tmp_path: Path) -> None:
         timeout=600,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    [results] = (tmp_path / "multirun").glob("*/*/results.csv")
-    with results.open(newline="") as file:
-        rows = list(csv.DictReader(file))
+    rows = results(sweep_dir_of(tmp_path))
     assert sorted(r["optimizer"] for r in rows) == ["adam", "sgd"]
     assert {r["status"] for r in rows} == {"complete"}
 

@@ -3,7 +3,6 @@ files they leave (results.csv, best.yaml, job folders)."""
 
 from __future__ import annotations
 
-import csv
 import json
 import subprocess
 import sys
@@ -13,19 +12,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TRAIN_PY
+from tests.sweep_files import results, sweep_dir_of
 from tests.test_cli import run_train
 
 FAST = ("data=synthetic", "trainer.epochs=3")
-
-
-def sweep_dir_of(tmp_path: Path) -> Path:
-    [sweep] = (tmp_path / "multirun").glob("*/*")
-    return sweep
-
-
-def results(sweep: Path) -> list[dict[str, str]]:
-    with (sweep / "results.csv").open(newline="") as file:
-        return list(csv.DictReader(file))
 
 
 def test_comma_lists_run_as_an_exact_grid_by_default(tmp_path: Path) -> None:

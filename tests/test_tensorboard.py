@@ -19,6 +19,7 @@ from tensorboard.util import tensor_util
 
 from hpsweep.training import train
 from tests.conftest import ComposeTrain
+from tests.sweep_files import sweep_dir_of
 from tests.test_cli import run_train
 
 
@@ -102,7 +103,7 @@ def test_diverged_trial_does_not_stop_the_sweep(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
-    [sweep] = (tmp_path / "multirun").glob("*/*")
+    sweep = sweep_dir_of(tmp_path)
     statuses = [json.loads((sweep / n / "metrics.json").read_text())["status"] for n in "01"]
     assert statuses == ["diverged", "complete"]
 
@@ -192,7 +193,7 @@ def sweep_dir(tmp_path: Path) -> Path:
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
-    [sweep] = (tmp_path / "multirun").glob("*/*")
+    sweep = sweep_dir_of(tmp_path)
     return sweep
 
 
