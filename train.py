@@ -5,8 +5,8 @@ python train.py optimizer=sgd model=cnn regularization=dropout
 python train.py -m optimizer.lr='interval(1e-4,1e-1)'
 """
 
-import json
 import logging
+import math
 from pathlib import Path
 
 import hydra
@@ -14,11 +14,12 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from hpsweep.hparams import run_hparams
-from hpsweep.objective import objective_value
-from hpsweep.resolvers import register_resolvers
+from hpsweep.sweep.outcome import RunStatus, TrialOutcome, utc_now
+from hpsweep.sweep.resolvers import register_resolvers
+from hpsweep.tensorboard.hparams import run_hparams
 from hpsweep.training import train
-from hpsweep.trusted_targets import TRUSTED_TARGETS
+from hpsweep.training.objective import objective_value
+from hpsweep.training.trusted_targets import TRUSTED_TARGETS
 
 log = logging.getLogger(__name__)
 register_resolvers()
@@ -26,10 +27,12 @@ register_resolvers()
 
 @hydra.main(config_path="conf", config_name="train", execution_whitelist=TRUSTED_TARGETS)
 def main(cfg: DictConfig) -> float:
-    """One run: train, write metrics.json into the run's folder, return the objective."""
+    """One run: train, record its outcome (metrics.json) in the run's folder, return
+    the objective (NaN when the run diverged: never a value)."""
     hydra_cfg = HydraConfig.get()
     output_dir = Path(hydra_cfg.runtime.output_dir)
     hparams = run_hparams(cfg, hydra_cfg.runtime.choices, hydra_cfg.overrides.task)
+    started = utc_now()
     try:
         metrics = train(cfg, output_dir, hparams)
     except Exception:
@@ -38,8 +41,22 @@ def main(cfg: DictConfig) -> float:
             # the trial's own log, where its curves and config are.
             log.exception("trial failed")
         raise
-    (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    return objective_value(cfg.objective, metrics)
+    status = RunStatus(metrics.pop("status"))
+    value = objective_value(cfg.objective, metrics) if status.has_value else None
+    epochs = int(metrics.pop("epochs"))
+    outcome = TrialOutcome(
+        status=status,
+        value=value,
+        epochs=epochs,
+        seconds=float(metrics.pop("seconds")),
+        reason="a loss became NaN or infinite" if status == RunStatus.DIVERGED else "",
+        pruned_at=epochs if status == RunStatus.PRUNED else None,
+        started=started,
+        finished=utc_now(),
+        metrics=metrics,
+    )
+    outcome.write(output_dir)
+    return math.nan if value is None else value
 
 
 if __name__ == "__main__":

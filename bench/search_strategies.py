@@ -38,9 +38,9 @@ from pathlib import Path
 import optuna
 from hydra import compose, initialize_config_dir
 
-from hpsweep.callbacks import RunState, TrainingCallback
-from hpsweep.status import RunStatus
+from hpsweep.sweep.outcome import RunStatus
 from hpsweep.training import train
+from hpsweep.training.callbacks import RunState, TrainingCallback
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_EPOCHS = 27

@@ -1,11 +1,23 @@
-"""What a sweep leaves on disk, read back by the tests: its folder and results.csv."""
+"""What a sweep leaves on disk, read back by the tests: its folder, results.csv, and the
+one invariant every sweep test checks: all its records agree, trial by trial."""
 
 from __future__ import annotations
 
 import csv
+import json
+import math
 import subprocess
 import time
 from pathlib import Path
+
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.plugins.hparams import api_pb2, metadata
+
+from hpsweep.report import load_sweep
+from hpsweep.sweep.channel import CHANNEL_FILE, load_recorded_study, registered_jobs
+from hpsweep.sweep.outcome import RunStatus, TrialOutcome
+from hydra_plugins.hpsweep_sweeper._bookkeeping import JOB_ATTR, STATUS_ATTR
 
 
 def sweep_dir_of(cwd: Path) -> Path:
@@ -29,3 +41,77 @@ def wait_for_rows(sweep: Path, count: int, process: subprocess.Popen[str]) -> No
             return
         time.sleep(0.05)
     raise AssertionError(f"the sweep never wrote {count} row(s); it exited {process.poll()}")
+
+
+SESSION_STATUS = {
+    "complete": api_pb2.STATUS_SUCCESS,
+    "early_stopped": api_pb2.STATUS_SUCCESS,
+    "pruned": api_pb2.STATUS_SUCCESS,
+    "diverged": api_pb2.STATUS_FAILURE,
+    "failed": api_pb2.STATUS_FAILURE,
+}
+
+
+def session_status(job_dir: Path) -> int | None:
+    """The HParams session status TensorBoard reads from a job's events (None: no end)."""
+    events = EventAccumulator(str(job_dir), size_guidance={"tensors": 0})
+    events.Reload()
+    if metadata.SESSION_END_INFO_TAG not in events.summary_metadata:
+        return None
+    content = events.SummaryMetadata(metadata.SESSION_END_INFO_TAG).plugin_data.content
+    return metadata.parse_session_end_info_plugin_data(content).status
+
+
+def assert_records_agree(sweep: Path) -> list[dict[str, str]]:
+    """Every record of every trial says the same: results.csv's row, the job's outcome
+    record (metrics.json), the Optuna study read back from its storage, TensorBoard's
+    session status, and the report's reading. Returns the rows."""
+    rows = results(sweep)
+    assert rows, f"{sweep} has no results"
+    numbers = [int(r["number"]) for r in rows]
+    assert len(numbers) == len(set(numbers)), "a job folder was used twice"
+    for row in rows:
+        job_dir = Path(row["job_dir"])
+        outcome = TrialOutcome.read(job_dir)
+        if outcome is not None:  # a killed job wrote none; its row says failed
+            assert str(outcome.status) == row["status"], row
+            assert row["value"] == ("" if outcome.value is None else str(outcome.value))
+            assert row["epochs"] == ("" if outcome.epochs is None else str(outcome.epochs))
+        else:
+            assert row["status"] == "failed", row
+        if RunStatus(row["status"]) in (RunStatus.COMPLETE, RunStatus.EARLY_STOPPED):
+            assert math.isfinite(float(row["value"])), row
+        if RunStatus(row["status"]) in (RunStatus.DIVERGED, RunStatus.FAILED):
+            assert row["value"] == "", row
+        if any(job_dir.glob("events.out.tfevents.*")):
+            status = session_status(job_dir)
+            assert status in (None, SESSION_STATUS[row["status"]]), (row, status)
+
+    reported = {t.number: t.status for t in load_sweep(sweep).trials}
+    assert reported == {int(r["number"]): r["status"] for r in rows}
+
+    if (sweep / CHANNEL_FILE).is_file():  # an hpsweep sweep: its study agrees too
+        study = load_recorded_study(sweep)
+        jobs = registered_jobs(sweep)
+        by_number = {t.number: t for t in study.trials}
+        for row in rows:
+            trial = by_number[jobs[int(row["number"])]]
+            expected = RunStatus(row["status"]).study_state
+            assert trial.state.name == expected, (row["number"], row["status"], trial.state)
+            assert trial.user_attrs[STATUS_ATTR] == row["status"]
+            assert trial.user_attrs[JOB_ATTR] == int(row["number"])
+            if expected == "COMPLETE":
+                assert trial.value == pytest.approx(float(row["value"]), rel=1e-12)
+        ran = {t.user_attrs[JOB_ATTR] for t in study.trials if STATUS_ATTR in t.user_attrs}
+        assert ran == set(numbers), "the study and results.csv list different jobs"
+    return rows
+
+
+def outcome_records(sweep: Path) -> dict[int, dict]:
+    """job number -> the job's metrics.json, for every row of results.csv."""
+    records = {}
+    for row in results(sweep):
+        path = Path(row["job_dir"]) / "metrics.json"
+        if path.is_file():
+            records[int(row["number"])] = json.loads(path.read_text())
+    return records

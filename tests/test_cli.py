@@ -63,7 +63,7 @@ def test_swapping_config_groups(tmp_path: Path) -> None:
     [job] = job_dirs(tmp_path / "outputs")
     config = yaml.safe_load((job / ".hydra" / "config.yaml").read_text())
     assert config["optimizer"]["_target_"] == "torch.optim.SGD"
-    assert config["model"]["_target_"] == "hpsweep.models.CNN"
+    assert config["model"]["_target_"] == "hpsweep.training.models.CNN"
     assert config["regularization"]["dropout"] == 0.2
     assert "training CNN" in (job / "train.log").read_text()
 

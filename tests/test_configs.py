@@ -121,5 +121,5 @@ def test_established_defaults(compose_train: ComposeTrain) -> None:
     assert cfg.optimizer._target_ == "torch.optim.Adam"
     assert cfg.optimizer.lr == 1e-3
     assert cfg.trainer.batch_size == 64
-    assert cfg.data._target_ == "hpsweep.data.load_digits"
+    assert cfg.data._target_ == "hpsweep.training.data.load_digits"
     assert (cfg.objective.metric, cfg.objective.mode) == ("val/loss", "min")

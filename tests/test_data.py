@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from hpsweep.data import infer_task, load_csv, load_digits, load_npz, make_synthetic
+from hpsweep.training.data import infer_task, load_csv, load_digits, load_npz, make_synthetic
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hpsweep.callbacks import EarlyStoppingRule
 from hpsweep.training import train
+from hpsweep.training.callbacks import EarlyStoppingRule
 from tests.conftest import ComposeTrain
 
 # (patience, min_delta, mode, values, step at which update() first says stop or None)

@@ -6,7 +6,8 @@ import pytest
 from omegaconf import OmegaConf
 from tensorboard.plugins.hparams import summary_v2 as hp
 
-from hpsweep.hparams import discrete, run_hparams, sweep_domains
+from hpsweep.sweep.spec import SweepSpec
+from hpsweep.tensorboard.hparams import discrete, run_hparams, sweep_domains
 
 CFG = OmegaConf.create(
     {
@@ -15,6 +16,12 @@ CFG = OmegaConf.create(
         "trainer": {"epochs": 5, "seed": 0},
     }
 )
+
+
+def spec_of(overrides: list[str]) -> SweepSpec:
+    return SweepSpec.parse(overrides, groups=["optimizer", "model"])
+
+
 CHOICES = {"optimizer": "sgd", "regularization": "dropout", "hydra/sweeper": "tpe"}
 
 
@@ -86,14 +93,14 @@ def leaves_of(group: str, option: str) -> dict:
     ],
 )
 def test_sweep_domains(override: str, name: str, domain: hp.Domain) -> None:
-    domains = sweep_domains([override, "trainer.epochs=3"], ["optimizer", "model"], leaves_of)
+    domains = sweep_domains(spec_of([override, "trainer.epochs=3"]), leaves_of)
     assert repr(domains[name]) == repr(domain)
     assert "trainer.epochs" not in domains  # not swept
 
 
 @pytest.mark.parametrize("leaf", ["optimizer.eps", "optimizer.momentum"])
 def test_group_leaves_that_do_not_differ_are_left_out(leaf: str) -> None:
-    assert leaf not in sweep_domains(["optimizer=adam,sgd"], ["optimizer"], leaves_of)
+    assert leaf not in sweep_domains(spec_of(["optimizer=adam,sgd"]), leaves_of)
 
 
 @pytest.mark.parametrize(
@@ -105,7 +112,7 @@ def test_group_leaves_that_do_not_differ_are_left_out(leaf: str) -> None:
     ids=["group-first", "leaf-first"],
 )
 def test_a_swept_leaf_keeps_its_own_domain(overrides: list[str]) -> None:
-    domains = sweep_domains(overrides, ["optimizer"], leaves_of)
+    domains = sweep_domains(spec_of(overrides), leaves_of)
     assert repr(domains["optimizer.lr"]) == repr(hp.RealInterval(1e-4, 1e-1))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from hpsweep.models import CNN, MLP, Attention
+from hpsweep.training.models import CNN, MLP, Attention
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
 """Nothing lost: failed trials, signals, a killed sweep resumed, colliding start times.
 
-Real subprocesses and real signals: a sweep is started with Popen, interrupted once
-its first trial has a row in results.csv, and resumed with the same command.
+Real subprocesses and real signals: a sampled sweep is started with Popen, interrupted
+in its fourth trial, and resumed with the same command; every record must agree and
+every configuration run exactly once.
 """
 
 from __future__ import annotations
@@ -15,17 +16,26 @@ from pathlib import Path
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from hpsweep.sweep.channel import load_recorded_study
+from hydra_plugins.hpsweep_sweeper._bookkeeping import REQUEUED_ATTR
 from tests.conftest import TRAIN_PY
-from tests.sweep_files import results, sweep_dir_of, wait_for_rows
+from tests.sweep_files import assert_records_agree, results, sweep_dir_of, wait_for_rows
 from tests.test_cli import run_train
 
-# Four trials of about a second each on digits: long enough to be caught mid-sweep.
-LRS = ("0.001", "0.002", "0.003")
+# A seeded random search of 8 trials of about half a second each on digits: long
+# enough to be caught mid-trial, and sampled, so that a resume must continue the
+# sampler's stream instead of replaying it.
+N_TRIALS = 8
+EPOCHS = 15
 SLOW_SWEEP = (
     "-m",
-    f"optimizer.lr={','.join(LRS)}",
-    "trainer.epochs=25",
+    "hydra/sweeper=random",
+    "optimizer.lr=tag(log,interval(1e-4,1e-1))",
+    f"hydra.sweeper.n_trials={N_TRIALS}",
+    "hydra.sweeper.seed=0",
+    f"trainer.epochs={EPOCHS}",
     "~callbacks.early_stopping",
+    "~hydra.callbacks.report",
 )
 
 
@@ -44,20 +54,24 @@ def wait_for_epochs(job_dir: Path, epochs: int, process: subprocess.Popen[str]) 
     deadline = time.monotonic() + 120
     log = job_dir / "train.log"
     while time.monotonic() < deadline and process.poll() is None:
-        if log.exists() and f"epoch {epochs:2d}/25" in log.read_text():
+        if log.exists() and f"epoch {epochs:2d}/{EPOCHS}" in log.read_text():
             return
         time.sleep(0.05)
     raise AssertionError(f"{job_dir} never reached epoch {epochs}")
 
 
 def assert_resumes_to_completion(sweep: Path, cwd: Path) -> None:
+    """The same command again finishes the search: every configuration exactly once."""
     result = run_train(*SLOW_SWEEP, f"hydra.sweep.dir={sweep}", cwd=cwd)
     assert result.returncode == 0, result.stdout + result.stderr
-    finished = [r for r in results(sweep) if r["status"] == "complete"]
-    # every configuration completed exactly once: none re-run, none lost
-    assert sorted(r["optimizer.lr"] for r in finished) == list(LRS)
-    numbers = [int(r["number"]) for r in results(sweep)]
-    assert len(numbers) == len(set(numbers))  # no job folder reused
+    rows = assert_records_agree(sweep)
+    finished = [r for r in rows if r["status"] == "complete"]
+    assert len(finished) == N_TRIALS
+    # no configuration ran twice: the resumed sampler did not replay its stream
+    assert len({r["optimizer.lr"] for r in finished}) == N_TRIALS
+    # the cut-off configuration was re-run, once
+    for cut in (r for r in rows if r["status"] == "failed"):
+        assert [r["optimizer.lr"] for r in finished].count(cut["optimizer.lr"]) == 1
     assert (sweep / "best.yaml").is_file()
 
 
@@ -67,15 +81,18 @@ def test_signal_records_the_trial_and_the_sweep_resumes(
 ) -> None:
     sweep = tmp_path / "sweep"
     process = start_sweep(sweep, tmp_path)
-    wait_for_rows(sweep, 1, process)
-    wait_for_epochs(sweep / "1", 2, process)  # into the next trial's training
+    wait_for_rows(sweep, 3, process)
+    wait_for_epochs(sweep / "3", 2, process)  # into the fourth trial's training
     process.send_signal(signum)
     output, _ = process.communicate(timeout=120)
 
     assert process.returncode == exit_code, output
     assert f"interrupted by {signum.name}" in output
-    [cut] = [r for r in results(sweep) if r["status"] == "failed"]
+    assert f"hydra.sweep.dir={sweep}" in output  # how to resume
+    rows = assert_records_agree(sweep)
+    [cut] = [r for r in rows if r["status"] == "failed"]
     assert cut["reason"] == f"interrupted by {signum.name}"
+    assert len(rows) == 4
     # TensorBoard was flushed and closed: the cut-off run's events read back
     events = EventAccumulator(cut["job_dir"])
     events.Reload()
@@ -87,12 +104,19 @@ def test_signal_records_the_trial_and_the_sweep_resumes(
 def test_killed_sweep_resumes(tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
     process = start_sweep(sweep, tmp_path)
-    wait_for_rows(sweep, 1, process)
-    wait_for_epochs(sweep / "1", 2, process)
+    wait_for_rows(sweep, 3, process)
+    wait_for_epochs(sweep / "3", 2, process)
     process.kill()  # SIGKILL: no handler runs, the trial stays RUNNING in the study
     process.communicate(timeout=60)
+    assert len(results(sweep)) == 3
 
     assert_resumes_to_completion(sweep, tmp_path)
+    study = load_recorded_study(sweep)
+    # the killed trial is recorded as failed and its configuration queued again, once
+    [killed] = [t for t in study.trials if t.state.name == "FAIL"]
+    [rerun] = [t for t in study.trials if t.user_attrs.get(REQUEUED_ATTR) == killed.number]
+    assert rerun.params == killed.params
+    assert rerun.state.name == "COMPLETE"
 
 
 IMPOSSIBLE_WIDTH = "1000000000000"  # a 64 x 1e12 weight: the allocation fails at once
@@ -109,7 +133,7 @@ def test_failed_trials_are_rows_and_the_sweep_goes_on(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     sweep = sweep_dir_of(tmp_path)
-    statuses = {r["model.width"]: (r["status"], r["reason"]) for r in results(sweep)}
+    statuses = {r["model.width"]: (r["status"], r["reason"]) for r in assert_records_agree(sweep)}
     assert statuses["16"][0] == statuses["32"][0] == "complete"
     status, reason = statuses[IMPOSSIBLE_WIDTH]
     assert status == "failed"
@@ -133,19 +157,31 @@ def test_every_trial_failing_is_one_clear_error(tmp_path: Path) -> None:
 
 
 def test_diverged_trials_never_become_best(tmp_path: Path) -> None:
+    # gamma=1000 multiplies the learning rate by 1000 after two good epochs: the run
+    # improves, then its loss becomes NaN. Early stopping restores the good epoch's
+    # weights, but a diverged run is never a value: not in results.csv, not in the study.
     result = run_train(
         "-m",
         "optimizer=sgd",
-        "optimizer.lr=1e12,0.01",
+        "optimizer.lr=0.05",
+        "scheduler=step",
+        "scheduler.step_size=2",
+        "scheduler.gamma=1000,0.5",
         "data=synthetic",
-        "trainer.epochs=2",
+        "trainer.epochs=4",
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
     sweep = sweep_dir_of(tmp_path)
-    by_lr = {r["optimizer.lr"]: r["status"] for r in results(sweep)}
-    assert by_lr == {"1000000000000.0": "diverged", "0.01": "complete"}
-    assert "lr: 0.01" in (sweep / "best.yaml").read_text()
+    rows = {r["scheduler.gamma"]: r for r in assert_records_agree(sweep)}
+    assert {gamma: r["status"] for gamma, r in rows.items()} == {
+        "1000": "diverged",
+        "0.5": "complete",
+    }
+    assert rows["1000"]["value"] == ""
+    assert "gamma: 0.5" in (sweep / "best.yaml").read_text()
+    study = load_recorded_study(sweep)
+    assert sorted(t.state.name for t in study.trials) == ["COMPLETE", "FAIL"]
 
 
 def test_two_sweeps_started_together_get_two_folders(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from optuna.importance import get_param_importances
 
 from hpsweep.report import load_sweep
 from hpsweep.report.plots import as_study
-from hpsweep.sweep_trial import load_recorded_study
+from hpsweep.sweep.channel import load_recorded_study
 from tests.conftest import TRAIN_PY
 from tests.sweep_files import results, sweep_dir_of, wait_for_rows
 from tests.test_cli import run_train

@@ -16,7 +16,7 @@ import pytest
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
-from hydra_plugins.hpsweep_sweeper._impl import SURPLUS_ATTR
+from hydra_plugins.hpsweep_sweeper._bookkeeping import SURPLUS_ATTR
 from tests.conftest import TRAIN_PY
 from tests.sweep_files import results, sweep_dir_of
 

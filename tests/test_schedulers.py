@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from hpsweep.schedulers import warmup_cosine
+from hpsweep.training.schedulers import warmup_cosine
 
 
 def factors(warmup: int, total: int, min_ratio: float, epochs: int) -> list[float]:

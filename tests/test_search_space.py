@@ -10,7 +10,19 @@ from optuna.distributions import (
     IntDistribution,
 )
 
-from hydra_plugins.hpsweep_sweeper._search_space import grid_combinations, is_finite, search_space
+from hpsweep.sweep.spec import SweepSpec
+from hydra_plugins.hpsweep_sweeper._search_space import (
+    SearchSpace,
+    grid_combinations,
+    is_finite,
+    search_space,
+)
+
+
+def space_of(overrides: list[str], conditional: dict | None = None) -> SearchSpace:
+    spec = SweepSpec.parse(overrides, conditional=conditional, groups=["optimizer", "model"])
+    return search_space(spec)
+
 
 TABLE = [
     ("optimizer.lr=interval(1e-4,1e-1)", FloatDistribution(1e-4, 0.1)),
@@ -29,13 +41,13 @@ TABLE = [
 
 @pytest.mark.parametrize(("override", "expected"), TABLE, ids=[o for o, _ in TABLE])
 def test_override_to_distribution(override: str, expected: BaseDistribution) -> None:
-    space = search_space([override])
+    space = space_of([override])
     assert list(space.params.values()) == [expected]
     assert space.fixed == []
 
 
 def test_fixed_values_pass_through() -> None:
-    space = search_space(["trainer.epochs=3", "~callbacks.early_stopping", "model=cnn"])
+    space = space_of(["trainer.epochs=3", "~callbacks.early_stopping", "model=cnn"])
     assert space.params == {}
     assert space.fixed == ["trainer.epochs=3", "~callbacks.early_stopping", "model=cnn"]
 
@@ -50,14 +62,14 @@ def test_fixed_values_pass_through() -> None:
     ],
 )
 def test_finite_spaces_and_grid_size(overrides: list[str], finite: bool, size: int | None) -> None:
-    space = search_space(overrides)
+    space = space_of(overrides)
     assert all(is_finite(d) for d in space.params.values()) == finite
     if finite:
         assert len(grid_combinations(space)) == size
 
 
 def test_grid_order_matches_hydras_basic_sweeper() -> None:
-    space = search_space(["optimizer=adam,sgd", "model=mlp,cnn"])
+    space = space_of(["optimizer=adam,sgd", "model=mlp,cnn"])
     assert grid_combinations(space) == [
         {"optimizer": "adam", "model": "mlp"},
         {"optimizer": "adam", "model": "cnn"},
@@ -70,7 +82,7 @@ SGD_MOMENTUM = {"optimizer=sgd": {"optimizer.momentum": "0.5,0.9"}}
 
 
 def test_conditional_parameters_extend_only_their_option() -> None:
-    space = search_space(["optimizer=adam,sgd"], SGD_MOMENTUM)
+    space = space_of(["optimizer=adam,sgd"], SGD_MOMENTUM)
     assert grid_combinations(space) == [
         {"optimizer": "adam"},
         {"optimizer": "sgd", "optimizer.momentum": 0.5},
@@ -89,4 +101,4 @@ def test_conditional_parameters_extend_only_their_option() -> None:
 )
 def test_bad_conditions(conditional: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        search_space(["optimizer=adam,sgd"], conditional)
+        space_of(["optimizer=adam,sgd"], conditional)

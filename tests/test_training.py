@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from hpsweep.callbacks import RunState, TrainingCallback
-from hpsweep.objective import UnknownMetricError, objective_value
-from hpsweep.status import RunStatus
+from hpsweep.sweep.outcome import RunStatus
 from hpsweep.training import train
+from hpsweep.training.callbacks import RunState, TrainingCallback
+from hpsweep.training.objective import UnknownMetricError, objective_value
 from tests.conftest import ComposeTrain
 from tests.data_files import write_blobs_csv
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hpsweep.validation import ConfigError, validate
+from hpsweep.training.validation import ConfigError, validate
 from tests.conftest import ComposeTrain
 
 INVALID = [

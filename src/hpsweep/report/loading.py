@@ -9,7 +9,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from hpsweep.results import FINISHED, LEADING_COLUMNS, RESULTS_FILE, TRAILING_COLUMNS
+from hpsweep.sweep.results import FINISHED_WORDS, LEADING_COLUMNS, RESULTS_FILE, TRAILING_COLUMNS
 
 
 class NotASweepError(ValueError):
@@ -28,7 +28,7 @@ class Trial:
 
     @property
     def finished(self) -> bool:
-        return self.status in FINISHED and math.isfinite(self.value)
+        return self.status in FINISHED_WORDS and math.isfinite(self.value)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from hpsweep.report.loading import Sweep
-from hpsweep.results import format_table
+from hpsweep.sweep.results import format_table
 
 
 def epochs_saved(sweep: Sweep) -> tuple[int, int] | None:

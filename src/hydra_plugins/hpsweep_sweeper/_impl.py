@@ -5,36 +5,51 @@ parses to {optimizer: Categorical(adam, sgd), optimizer.lr: Float(1e-4, 0.1, log
 An interval makes the space infinite, so `search: auto` samples `n_trials` with the
 configured sampler; `-m optimizer=adam,sgd model=mlp,cnn` alone is finite and runs
 each of the 4 combinations once. Each asked trial becomes one job's overrides; the
-sweep folder maps the job's number to its trial (hpsweep.sweep_trial), through
-which the job reports every epoch to the study and the pruner can stop it.
+sweep folder maps the job's number to its trial (hpsweep.sweep.channel), through
+which the job reports every epoch to the study and the pruner can stop it. Each job
+records its outcome (hpsweep.sweep.outcome) and the study is told exactly that.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import signal
 from pathlib import Path
 from typing import Any, NoReturn
 
 import optuna
-from hydra.core.utils import JobReturn, JobStatus
+from hydra.core.utils import JobReturn
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import TrialState
 
-from hpsweep.interruption import raise_terminated, signal_of
-from hpsweep.sweep_trial import (
+from hpsweep.sweep.channel import (
+    DEFAULT_STUDY_NAME,
     JOURNAL_FILE,
-    PRUNED_ATTR,
     make_storage,
     register_job,
     registered_jobs,
-    registered_trials,
     write_channel,
+)
+from hpsweep.sweep.interruption import raise_terminated, signal_of
+from hpsweep.sweep.job import RecordedTask
+from hpsweep.sweep.outcome import RunStatus, TrialOutcome, outcome_of_job
+from hpsweep.sweep.spec import SweepSpec
+from hydra_plugins.hpsweep_sweeper._bookkeeping import (
+    JOB_ATTR,
+    REQUEUED_ATTR,
+    STATUS_ATTR,
+    SURPLUS_ATTR,
+    claimed_numbers,
+    counted,
+    cut_off,
+    done_count,
+    sampler_seed,
+    surplus,
+    tell_arguments,
 )
 from hydra_plugins.hpsweep_sweeper._compose_once import ComposeOnceConfigLoader
 from hydra_plugins.hpsweep_sweeper._search_space import (
@@ -49,76 +64,19 @@ from hydra_plugins.hpsweep_sweeper._search_space import (
 log = logging.getLogger(__name__)
 
 SEARCH_MODES = ("auto", "grid", "sample")
-# On a re-queued trial: the number of the trial a signal or a crash cut off.
-REQUEUED_ATTR = "hpsweep_requeued_from"
-# On a trial asked while another process took the last place in n_trials: never run.
-SURPLUS_ATTR = "hpsweep_surplus"
 
 
 def trial_overrides(params: dict[str, Any]) -> list[str]:
     return [f"{key}={value}" for key, value in params.items()]
 
 
-def trial_value(ret: JobReturn) -> float:
-    """The job's objective as a float; a clear message when the task returned none."""
-    value = ret.return_value
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(
-            f"the task function returned {value!r}; a sweep needs it to return the "
-            "objective as a number"
-        )
-    return float(value)
-
-
-def requeue_interrupted(study: optuna.Study, own_trials: set[int]) -> list[int]:
-    """Trials of this sweep folder left RUNNING by a killed process: record them as
-    failed and queue their parameters again. Other processes' running trials (a study
-    shared through its storage) are left alone."""
-    requeued = []
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        if trial.number in own_trials:
-            study.tell(trial.number, state=TrialState.FAIL)
-            study.enqueue_trial(trial.params, user_attrs={REQUEUED_ATTR: trial.number})
-            requeued.append(trial.number)
-    return requeued
-
-
-def counted(trials: list[FrozenTrial]) -> list[FrozenTrial]:
-    """Trials that count towards n_trials: not a cut-off trial that was queued again (its
-    re-run counts), not a surplus one (asked by two processes at once, never run)."""
-    requeued = {t.user_attrs[REQUEUED_ATTR] for t in trials if REQUEUED_ATTR in t.user_attrs}
-    return [t for t in trials if t.number not in requeued and SURPLUS_ATTR not in t.user_attrs]
-
-
-FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-# Finished, or running now in this process or another.
-CLAIMED_STATES = (*FINISHED_STATES, TrialState.RUNNING)
-
-
-def trials_done(study: optuna.Study) -> int:
-    return sum(t.state in FINISHED_STATES for t in counted(study.get_trials(deepcopy=False)))
-
-
-def claimed_numbers(study: optuna.Study) -> list[int]:
-    """Numbers of the trials that count and are finished or running, in ask order."""
-    trials = counted(study.get_trials(deepcopy=False))
-    return sorted(t.number for t in trials if t.state in CLAIMED_STATES)
-
-
-def drop_surplus(
-    study: optuna.Study, trials: list[optuna.Trial], n_trials: int
-) -> list[optuna.Trial]:
-    """Of the trials just asked, those beyond n_trials (another process asked at the same
-    time) are recorded as surplus, never run; by trial number, the earliest ask wins."""
-    allowed = set(claimed_numbers(study)[:n_trials])
-    kept = []
-    for trial in trials:
-        if trial.number in allowed:
-            kept.append(trial)
-        else:
-            trial.set_user_attr(SURPLUS_ATTR, True)
-            study.tell(trial, state=TrialState.FAIL)
-    return kept
+def trials_in_storage(storage: Any, study_name: str) -> int:
+    """How many trials the study already holds (0 if it does not exist yet)."""
+    try:
+        study_id = storage.get_study_id_from_name(study_name)
+    except KeyError:
+        return 0
+    return len(storage.get_all_trials(study_id, deepcopy=False))
 
 
 class HpsweepSweeperImpl(Sweeper):
@@ -171,14 +129,15 @@ class HpsweepSweeperImpl(Sweeper):
             hydra_context, config_loader=ComposeOnceConfigLoader(hydra_context.config_loader)
         )
         self.hydra_context = hydra_context
+        # Every job runs with its trial current and records its outcome (hpsweep.sweep.job).
         self.launcher = Plugins.instance().instantiate_launcher(
-            hydra_context=hydra_context, task_function=task_function, config=config
+            hydra_context=hydra_context, task_function=RecordedTask(task_function), config=config
         )
 
-    def make_sampler(self) -> Any:
+    def make_sampler(self, seed: int | None) -> Any:
         sampler_config = OmegaConf.to_container(self.sampler_config, resolve=True)
         if sampler_config.get("seed", 0) is None:
-            sampler_config["seed"] = self.seed
+            sampler_config["seed"] = seed
         sampler = instantiate(
             sampler_config,
             _execution_whitelist_=("optuna.samplers.*", "hydra_plugins.hydra_optuna_sweeper.*"),
@@ -192,8 +151,9 @@ class HpsweepSweeperImpl(Sweeper):
 
     def plan(self, arguments: list[str]) -> tuple[SearchSpace, bool, int]:
         """(the search space, whether it runs as a grid, the number of trials)."""
-        params_block = [f"{key}={value}" for key, value in self.params.items()]
-        space = search_space([*params_block, *arguments], self.conditional)
+        groups = [g for g in self.config.hydra.runtime.choices if not g.startswith("hydra")]
+        spec = SweepSpec.parse(arguments, self.params, self.conditional, groups)
+        space = search_space(spec)
         if self.search == "grid" and not space.is_finite():
             infinite = [k for k, d in space.distributions().items() if not is_finite(d)]
             raise ValueError(
@@ -214,13 +174,16 @@ class HpsweepSweeperImpl(Sweeper):
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
         storage_spec = self.storage or str((sweep_dir / JOURNAL_FILE).resolve())
-        study_name = self.study_name or sweep_dir.name
+        study_name = self.study_name or DEFAULT_STUDY_NAME
+        storage = make_storage(storage_spec)
         pruner = instantiate(self.pruner_config, _execution_whitelist_=("optuna.pruners.*",))
         study = optuna.create_study(
             study_name=study_name,
-            storage=make_storage(storage_spec),
+            storage=storage,
             # A grid's trials are all enqueued below; the sampler then proposes nothing.
-            sampler=self.make_sampler(),
+            sampler=self.make_sampler(
+                sampler_seed(self.seed, trials_in_storage(storage, study_name))
+            ),
             pruner=pruner,
             direction=self.direction,
             load_if_exists=True,
@@ -229,12 +192,10 @@ class HpsweepSweeperImpl(Sweeper):
             # Enqueued trials live in the storage, so a resumed sweep finds the rest.
             for combination in grid_combinations(space):
                 study.enqueue_trial(combination)
-        requeued = requeue_interrupted(study, own_trials=registered_trials(sweep_dir))
-        if requeued:
-            log.info("resuming: trials %s were cut off; their parameters run again", requeued)
+        self.requeue_cut_off(study, sweep_dir)
         # Where the study lives, for the jobs (and for optuna-dashboard, `hpsweep report`).
         write_channel(sweep_dir, storage_spec, study_name, self.pruner_config)
-        done = trials_done(study)
+        done = done_count(study.get_trials(deepcopy=False))
         log.info(
             "hpsweep: %s, %d trials%s, %s, pruner %s; study '%s' in %s",
             "grid" if grid else type(study.sampler).__name__,
@@ -253,24 +214,24 @@ class HpsweepSweeperImpl(Sweeper):
         try:
             # Several processes may share the study: what counts is the study's total,
             # re-read before every batch, running trials of the others included.
-            while (claimed := len(claimed_numbers(study))) < n_trials:
-                trials = [study.ask() for _ in range(min(self.n_jobs, n_trials - claimed))]
-                trials = drop_surplus(study, trials, n_trials)
+            while (claimed := len(claimed_numbers(study.get_trials(deepcopy=False)))) < n_trials:
+                trials = self.ask(study, min(self.n_jobs, n_trials - claimed), n_trials)
                 if not trials:
                     continue
                 overrides = [[*space.fixed, *trial_overrides(sample(t, space))] for t in trials]
-                first_job = self.next_job_number(sweep_dir)
+                first_job = 1 + max(registered_jobs(sweep_dir), default=-1)  # never reuse one
                 for job_number, trial in enumerate(trials, start=first_job):
                     register_job(sweep_dir, job_number, trial.number)
+                    trial.set_user_attr(JOB_ATTR, job_number)
                 try:
                     returns = self.launcher.launch(overrides, initial_job_idx=first_job)
                 except KeyboardInterrupt as interrupt:
                     self.stop_interrupted(study, trials, interrupt)
                 batches.append(list(returns))
                 for trial, ret in zip(trials, returns, strict=True):
-                    failures += self.tell(study, trial, ret)
+                    failures += self.tell(study, trial, outcome_of_job(ret))
                 launched += len(trials)
-                self.log_progress(study, trials_done(study), n_trials)
+                self.log_progress(study, n_trials)
                 if failures / launched > self.max_failure_rate:
                     completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
                     log.error(
@@ -292,16 +253,40 @@ class HpsweepSweeperImpl(Sweeper):
             log.warning("no completed trials in study '%s' (%s)", study_name, storage_spec)
         return batches
 
+    @staticmethod
+    def ask(study: optuna.Study, count: int, n_trials: int) -> list[optuna.Trial]:
+        """Ask `count` trials; those beyond n_trials (another process asked at the same
+        time) are recorded as surplus and never run."""
+        asked = [study.ask() for _ in range(count)]
+        extra = set(surplus(study.get_trials(deepcopy=False), [t.number for t in asked], n_trials))
+        for trial in asked:
+            if trial.number in extra:
+                trial.set_user_attr(SURPLUS_ATTR, True)
+                study.tell(trial, state=TrialState.FAIL)
+        return [t for t in asked if t.number not in extra]
+
+    @staticmethod
+    def requeue_cut_off(study: optuna.Study, sweep_dir: Path) -> None:
+        """Trials a killed process of this sweep folder left RUNNING: recorded as failed,
+        their parameters queued again so that each configuration still runs once."""
+        own = set(registered_jobs(sweep_dir).values())
+        cut = cut_off(study.get_trials(deepcopy=False), own)
+        for trial in cut:
+            study.tell(trial.number, state=TrialState.FAIL)
+            study.enqueue_trial(trial.params, user_attrs={REQUEUED_ATTR: trial.number})
+        if cut:
+            numbers = [t.number for t in cut]
+            log.info("resuming: trials %s were cut off; their parameters run again", numbers)
+
     def stop_interrupted(
         self, study: optuna.Study, trials: list[optuna.Trial], interrupt: KeyboardInterrupt
     ) -> NoReturn:
         """Record the trials a signal cut off, queue them again, exit 130 or 143.
 
-        Hydra has already recorded the running job as failed (results.csv says
-        "interrupted by ..."); the study learns it here."""
+        The job has recorded its outcome ("interrupted by ..."); the study learns it here."""
         signal_name, exit_code = signal_of(interrupt)
         for trial in trials:
-            study.tell(trial, state=TrialState.FAIL)
+            self.tell(study, trial, TrialOutcome.of_error(interrupt))
             study.enqueue_trial(trial.params, user_attrs={REQUEUED_ATTR: trial.number})
         log.error(
             "interrupted by %s: trial(s) %s recorded as failed and queued again; resume with "
@@ -311,11 +296,6 @@ class HpsweepSweeperImpl(Sweeper):
             self.config.hydra.sweep.dir,
         )
         raise SystemExit(exit_code)
-
-    @staticmethod
-    def next_job_number(sweep_dir: Path) -> int:
-        """One past the highest job registered in this sweep folder: never reuse a folder."""
-        return 1 + max(registered_jobs(sweep_dir), default=-1)
 
     def print_plan(self, space: SearchSpace, grid: bool, n_trials: int) -> None:
         """Dry run: the space, the trial count, and every config that is known up front."""
@@ -343,42 +323,32 @@ class HpsweepSweeperImpl(Sweeper):
         lines.append(f"composed {len(known)} configs: ok (dry run, nothing was trained)")
         print("\n".join(lines))
 
-    def tell(self, study: optuna.Study, trial: optuna.Trial, ret: JobReturn) -> int:
-        """Record one job's outcome in the study; 1 if the trial failed, else 0."""
-        if ret.status == JobStatus.FAILED:
-            log.warning("trial %d failed: %s", trial.number, ret._return_value)
-            study.tell(trial, state=TrialState.FAIL)
-            return 1
-        try:
-            value = trial_value(ret)
-        except TypeError as error:
-            log.warning("trial %d failed: %s", trial.number, error)
-            study.tell(trial, state=TrialState.FAIL)
-            return 1
-        if PRUNED_ATTR in trial.user_attrs:
-            study.tell(trial, state=TrialState.PRUNED)
-        elif not math.isfinite(value):
-            # Never a value: a diverged run must not become the best.
-            study.tell(trial, state=TrialState.FAIL)
-        else:
-            study.tell(trial, value)
-        return 0
+    @staticmethod
+    def tell(study: optuna.Study, trial: optuna.Trial, outcome: TrialOutcome) -> int:
+        """Tell the study the job's recorded outcome; 1 if the trial failed, else 0."""
+        if outcome.reason:
+            log.warning("trial %d %s: %s", trial.number, outcome.status, outcome.reason)
+        trial.set_user_attr(STATUS_ATTR, str(outcome.status))
+        value, state = tell_arguments(outcome)
+        study.tell(trial, value, state=state)
+        return int(outcome.status == RunStatus.FAILED)
 
     @staticmethod
-    def log_progress(study: optuna.Study, done: int, total: int) -> None:
+    def log_progress(study: optuna.Study, total: int) -> None:
         trials = study.get_trials(deepcopy=False)
-        counts = {
-            state.name.lower(): n
-            for state in TrialState
-            if (n := sum(t.state == state for t in trials))
-        }
+        counts: dict[str, int] = {}
+        for trial in counted(trials):
+            word = trial.user_attrs.get(STATUS_ATTR) or trial.state.name.lower()
+            counts[word] = counts.get(word, 0) + 1
         completed = [t for t in trials if t.state == TrialState.COMPLETE]
         if completed:
-            pick = min if study.direction == optuna.study.StudyDirection.MINIMIZE else max
-            best_trial = pick(completed, key=lambda t: t.value)
-            best = f"best {best_trial.value:.6g} (trial {best_trial.number})"
+            best = f"best {study.best_value:.6g} (trial {study.best_trial.number})"
         else:
             best = "no completed trial yet"
         log.info(
-            "[%d/%d] %s; %s", done, total, best, ", ".join(f"{n} {s}" for s, n in counts.items())
+            "[%d/%d] %s; %s",
+            done_count(trials),
+            total,
+            best,
+            ", ".join(f"{n} {word}" for word, n in counts.items()),
         )

@@ -30,7 +30,7 @@ from optuna.distributions import (
     IntDistribution,
 )
 
-from hpsweep.hparams import parse
+from hpsweep.sweep.spec import SweepSpec
 
 
 def distribution(override: Override) -> BaseDistribution:
@@ -82,40 +82,16 @@ class SearchSpace:
         return all(is_finite(d) for d in self.distributions().values())
 
 
-def parse_sweeps(arguments: list[str]) -> tuple[dict[str, BaseDistribution], list[str]]:
-    """(distributions of the swept keys, the other overrides as given)."""
-    space: dict[str, BaseDistribution] = {}
-    fixed: list[str] = []
-    for override in parse(arguments):
-        if override.is_sweep_override():
-            space[override.get_key_element()] = distribution(override)
-        else:
-            assert override.input_line is not None
-            fixed.append(override.input_line)
-    return space, fixed
-
-
-def search_space(
-    arguments: list[str], conditional: dict[str, dict[str, str]] | None = None
-) -> SearchSpace:
-    """The space of the command line's (and a params: block's) sweep overrides, and of
-    `conditional`: {"optimizer=sgd": {"optimizer.momentum": "interval(0.5,0.99)"}}."""
-    params, fixed = parse_sweeps(arguments)
-    conditions = []
-    for when, overrides in (conditional or {}).items():
-        key, sep, value = when.partition("=")
-        if not sep or key not in params or not isinstance(params[key], CategoricalDistribution):
-            raise ValueError(
-                f"hydra.sweeper.conditional: '{when}' must be <parameter>=<value> of a "
-                f"searched choice; searched: {', '.join(params) or 'none'}"
-            )
-        if value not in [str(c) for c in params[key].choices]:
-            raise ValueError(f"hydra.sweeper.conditional: {value} is not a choice of {key}")
-        swept, constant = parse_sweeps([f"{k}={v}" for k, v in overrides.items()])
-        if constant:
-            raise ValueError(f"hydra.sweeper.conditional: {', '.join(constant)} is not a sweep")
-        conditions.append(Condition(key, value, swept))
-    return SearchSpace(params, conditions, fixed)
+def search_space(spec: SweepSpec) -> SearchSpace:
+    """The Optuna distributions of a sweep's parameters, grouped by their condition."""
+    params = {p.key: distribution(p.override) for p in spec.unconditional}
+    conditions: dict[tuple[str, str], Condition] = {}
+    for parameter in spec.conditional:
+        assert parameter.condition is not None
+        where = (parameter.condition.key, parameter.condition.value)
+        condition = conditions.setdefault(where, Condition(*where, {}))
+        condition.params[parameter.key] = distribution(parameter.override)
+    return SearchSpace(params, list(conditions.values()), list(spec.fixed))
 
 
 def applies(condition: Condition, params: dict[str, Any]) -> bool:

@@ -15,7 +15,7 @@ from tensorboard.compat.proto import event_pb2, summary_pb2
 from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
 from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
-from hpsweep.status import RunStatus
+from hpsweep.sweep.outcome import RunStatus
 
 # TensorBoard knows four session statuses; ours map onto them. Early-stopped and
 # pruned runs ended as intended, so they are successes; their exact word is logged

@@ -22,6 +22,8 @@ from hydra.core.override_parser.types import IntervalSweep, Override
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from tensorboard.plugins.hparams import summary_v2 as hp
 
+from hpsweep.sweep.spec import SweepSpec
+
 HParamValue = bool | int | float | str
 
 # Config keys that describe how to build an object, not a hyperparameter.
@@ -86,33 +88,27 @@ def discrete(values: Iterable[Any]) -> hp.Discrete:
 
 
 def sweep_domains(
-    overrides: Iterable[str],
-    groups: Iterable[str],
-    group_option_leaves: Callable[[str, str], dict[str, HParamValue]],
+    spec: SweepSpec, group_option_leaves: Callable[[str, str], dict[str, HParamValue]]
 ) -> dict[str, hp.Domain]:
-    """The domain of every swept parameter, and of the leaves that differ between the
-    options of every swept group.
+    """The domain of every searched parameter, and of the leaves that differ between the
+    options of every searched group.
 
     `group_option_leaves(group, option)` returns the leaves of one option of a group
     (the caller composes it); their values across options become Discrete domains.
     """
-    groups = set(groups)
     domains: dict[str, hp.Domain] = {}
     swept_groups: dict[str, list[str]] = {}
-    for override in parse(overrides):
-        key = override.key_or_group
-        if not override.is_sweep_override() or key.startswith("hydra"):
-            continue
-        sweep = override.value()
+    for parameter in spec.parameters:
+        sweep = parameter.override.value()
         if isinstance(sweep, IntervalSweep):
             is_int = isinstance(sweep.start, int) and isinstance(sweep.end, int)
             domain_type = hp.IntInterval if is_int else hp.RealInterval
-            domains[key] = domain_type(sweep.start, sweep.end)
+            domains[parameter.key] = domain_type(sweep.start, sweep.end)
             continue
-        values = list(override.sweep_iterator())
-        domains[key] = discrete(values)
-        if key in groups:
-            swept_groups[key] = [str(option) for option in values]
+        values = parameter.values()
+        domains[parameter.key] = discrete(values)
+        if parameter.is_group:
+            swept_groups[parameter.key] = [str(option) for option in values]
 
     for group, options in swept_groups.items():
         seen: dict[str, list[HParamValue]] = {}

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import torch
 
-from hpsweep.callbacks._base import RunState, TrainingCallback
+from hpsweep.training.callbacks._base import RunState, TrainingCallback
+from hpsweep.training.monitor import Monitor
 
 
 class BestCheckpoint(TrainingCallback):
@@ -18,29 +19,17 @@ class BestCheckpoint(TrainingCallback):
     """
 
     def __init__(self, monitor: str = "val/loss", mode: str = "min", filename: str = "best.pt"):
-        if mode not in ("min", "max"):
-            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
-        self.monitor = monitor
-        self.mode = mode
+        self.monitor = Monitor(monitor, mode)
         self.filename = filename
-        self.best: float | None = None
-
-    def _is_better(self, value: float) -> bool:
-        if not math.isfinite(value):
-            return False
-        if self.best is None:
-            return True
-        return value < self.best if self.mode == "min" else value > self.best
 
     def on_epoch_end(self, run: RunState, metrics: dict[str, float]) -> None:
-        value = metrics.get(self.monitor, math.nan)
-        if not self._is_better(value):
+        value = metrics.get(self.monitor.metric, math.nan)
+        if not self.monitor.update(value):
             return
-        self.best = value
         checkpoint = {
             "model": run.model.state_dict(),
             "epoch": run.epoch,
-            "monitor": self.monitor,
+            "monitor": self.monitor.metric,
             "value": value,
         }
         save_atomically(checkpoint, run.output_dir / self.filename)

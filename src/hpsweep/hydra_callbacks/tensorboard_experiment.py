@@ -17,9 +17,9 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 from tensorboard.plugins.hparams import summary_v2 as hp
 
-from hpsweep.hparams import HParamValue, group_leaves, parse, sweep_domains
-from hpsweep.sweep_config import is_dry_run, sweep_overrides
-from hpsweep.tensorboard_events import EventWriter
+from hpsweep.sweep.spec import SweepSpec, is_dry_run
+from hpsweep.tensorboard.events import EventWriter
+from hpsweep.tensorboard.hparams import HParamValue, group_leaves, sweep_domains
 
 log = logging.getLogger(__name__)
 
@@ -31,17 +31,15 @@ class WriteHParamsExperiment(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         if is_dry_run(config):
             return
-        choices = dict(config.hydra.runtime.choices)
-        groups = [g for g, choice in choices.items() if choice and not g.startswith("hydra")]
-        overrides = sweep_overrides(config)
-        fixed = [o.input_line for o in parse(overrides) if not o.is_sweep_override()]
+        spec = SweepSpec.of(config)
+        fixed = list(spec.fixed)
         config_name = config.hydra.job.config_name
 
         def option_leaves(group: str, option: str) -> dict[str, HParamValue]:
             composed = compose(config_name, overrides=[*fixed, f"{group}={option}"])
             return group_leaves(group, composed[group])
 
-        domains = sweep_domains(overrides, groups, option_leaves)
+        domains = sweep_domains(spec, option_leaves)
         # Only what the sweep varies: TensorBoard shows the first hparams (by name) as
         # columns, and constant ones would push the swept ones out of view. Each run
         # still records every group's choice in its session.

@@ -6,9 +6,10 @@ from tensorboard.plugins.hparams import summary_v2 as hp
 from tensorboard.plugins.scalar.summary_v2 import scalar_pb
 from tensorboard.plugins.text.summary_v2 import text_pb
 
-from hpsweep.callbacks._base import RunState, TrainingCallback
-from hpsweep.status import RunStatus
-from hpsweep.tensorboard_events import EventWriter, session_end_pb
+from hpsweep.sweep.outcome import RunStatus
+from hpsweep.tensorboard.events import EventWriter, session_end_pb
+from hpsweep.training.callbacks._base import RunState, TrainingCallback
+from hpsweep.training.monitor import Monitor
 
 
 class TensorBoardLogger(TrainingCallback):
@@ -22,11 +23,7 @@ class TensorBoardLogger(TrainingCallback):
     """
 
     def __init__(self, monitor: str = "val/loss", mode: str = "min") -> None:
-        if mode not in ("min", "max"):
-            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
-        self.monitor = monitor
-        self.mode = mode
-        self.best: float | None = None
+        self.monitor = Monitor(monitor, mode)
         self.writer: EventWriter | None = None
 
     def on_fit_start(self, run: RunState) -> None:
@@ -39,13 +36,12 @@ class TensorBoardLogger(TrainingCallback):
 
     def on_epoch_end(self, run: RunState, metrics: dict[str, float]) -> None:
         assert self.writer is not None, "on_fit_start opens the writer"
-        value = metrics.get(self.monitor)
-        if value is not None and math.isfinite(value) and self._improves(value):
-            self.best = value
+        self.monitor.update(metrics.get(self.monitor.metric, math.nan))
         for tag, number in metrics.items():
             self.writer.write(scalar_pb(tag, number), step=run.epoch)
-        if self.best is not None:
-            self.writer.write(scalar_pb(f"best/{self.monitor}", self.best), step=run.epoch)
+        if self.monitor.best is not None:
+            best_tag = f"best/{self.monitor.metric}"
+            self.writer.write(scalar_pb(best_tag, self.monitor.best), step=run.epoch)
         # Epochs trained so far: in the HParams table it tells early-stopped and
         # pruned runs (and how far running ones are) from complete ones.
         self.writer.write(scalar_pb("epochs", run.epoch), step=run.epoch)
@@ -58,8 +54,3 @@ class TensorBoardLogger(TrainingCallback):
         self.writer.write(session_end_pb(status), step=run.epoch)
         self.writer.close()
         self.writer = None
-
-    def _improves(self, value: float) -> bool:
-        if self.best is None:
-            return True
-        return value < self.best if self.mode == "min" else value > self.best

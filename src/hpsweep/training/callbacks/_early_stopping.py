@@ -5,9 +5,9 @@ import math
 
 import torch
 
-from hpsweep.callbacks._base import RunState, TrainingCallback
-from hpsweep.status import RunStatus
-from hpsweep.sweep_trial import SweepTrial
+from hpsweep.sweep.outcome import RunStatus
+from hpsweep.training.callbacks._base import RunState, TrainingCallback
+from hpsweep.training.monitor import Monitor
 
 log = logging.getLogger(__name__)
 
@@ -15,9 +15,9 @@ log = logging.getLogger(__name__)
 class EarlyStoppingRule:
     """Decides when a monitored value has stopped improving. Pure: no model, no I/O.
 
-    A value improves on the best so far when it is lower (mode "min") or higher
-    ("max") by more than `min_delta`. `update` returns True once `patience`
-    consecutive values have not improved.
+    "Improving" is `Monitor.improves` (lower for mode "min", higher for "max", by more
+    than `min_delta`). `update` returns True once `patience` consecutive values have
+    not improved.
 
     >>> rule = EarlyStoppingRule(patience=2)
     >>> [rule.update(v) for v in (1.0, 0.5, 0.6, 0.7)]
@@ -27,32 +27,25 @@ class EarlyStoppingRule:
     def __init__(self, patience: int, mode: str = "min", min_delta: float = 0.0) -> None:
         if not isinstance(patience, int) or patience < 1:
             raise ValueError(f"patience must be an integer >= 1, got {patience!r}")
-        if mode not in ("min", "max"):
-            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
-        if not min_delta >= 0:
-            raise ValueError(f"min_delta must be >= 0, got {min_delta!r}")
         self.patience = patience
-        self.mode = mode
-        self.min_delta = min_delta
-        self.best: float | None = None
-        self.best_step = 0
-        self.step = 0
+        self.monitor = Monitor("", mode=mode, min_delta=min_delta)
         self.bad_steps = 0
 
-    def improves(self, value: float) -> bool:
-        if self.best is None:
-            return True
-        if self.mode == "min":
-            return value < self.best - self.min_delta
-        return value > self.best + self.min_delta
+    @property
+    def best(self) -> float | None:
+        return self.monitor.best
+
+    @property
+    def best_step(self) -> int:
+        return self.monitor.best_step
+
+    @property
+    def step(self) -> int:
+        return self.monitor.step
 
     def update(self, value: float) -> bool:
         """Record the next value; True means stop."""
-        self.step += 1
-        if self.improves(value):
-            self.best, self.best_step, self.bad_steps = value, self.step, 0
-        else:
-            self.bad_steps += 1
+        self.bad_steps = 0 if self.monitor.update(value) else self.bad_steps + 1
         return self.bad_steps >= self.patience
 
 
@@ -61,8 +54,6 @@ class EarlyStopping(TrainingCallback):
 
     With `restore_best_weights`, the model ends with the weights of its best epoch,
     so the final metrics (and the objective) are those of the model you would keep.
-    Inside an hpsweep sweep it also reports the monitored value to the run's trial
-    each epoch and stops the run as `pruned` when the sweep's pruner says so.
     """
 
     def __init__(
@@ -77,10 +68,6 @@ class EarlyStopping(TrainingCallback):
         self.rule = EarlyStoppingRule(patience=patience, mode=mode, min_delta=min_delta)
         self.restore_best_weights = restore_best_weights
         self.best_weights: dict[str, torch.Tensor] | None = None
-        self.trial: SweepTrial | None = None
-
-    def on_fit_start(self, run: RunState) -> None:
-        self.trial = SweepTrial.current()
 
     def on_epoch_end(self, run: RunState, metrics: dict[str, float]) -> None:
         if self.monitor not in metrics:
@@ -100,13 +87,6 @@ class EarlyStopping(TrainingCallback):
             self.best_weights = {k: v.detach().clone() for k, v in run.model.state_dict().items()}
         run.summary["best_epoch"] = self.rule.best_step
         run.summary[f"best/{self.monitor}"] = self.rule.best
-        if self.trial is not None:
-            self.trial.report(value, step=run.epoch)
-            # At the last epoch the budget is spent: a "prune" would stop nothing.
-            if run.epoch < run.max_epochs and self.trial.should_prune():
-                log.info("pruned at epoch %d by the sweep's pruner", run.epoch)
-                run.stop(RunStatus.PRUNED)
-                return
         if stop:
             log.info(
                 "early stopping at epoch %d: %s has not improved on %.4g (epoch %d) for %d epochs",

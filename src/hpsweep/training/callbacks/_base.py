@@ -7,9 +7,8 @@ from typing import Any
 from omegaconf import DictConfig
 from torch import nn
 
-from hpsweep.status import RunStatus
-
-HParamValue = bool | int | float | str
+from hpsweep.sweep.outcome import RunStatus
+from hpsweep.tensorboard.hparams import HParamValue
 
 
 @dataclass
@@ -19,7 +18,7 @@ class RunState:
     cfg: DictConfig
     model: nn.Module
     output_dir: Path
-    # Hyperparameters of this run as TensorBoard shows them (see hpsweep.hparams).
+    # Hyperparameters of this run as TensorBoard shows them (see hpsweep.tensorboard.hparams).
     hparams: dict[str, HParamValue] = field(default_factory=dict)
     epoch: int = 0
     max_epochs: int = 0

@@ -1,4 +1,4 @@
-"""The training loop: train(cfg) -> metrics, top to bottom.
+"""The training loop: train(cfg) -> metrics = build, fit, final metrics.
 
 Everything a run is made of comes from the composed config through Hydra's
 `instantiate`: data (conf/data), model (conf/model), optimizer (conf/optimizer),
@@ -14,6 +14,7 @@ import math
 import os
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -21,12 +22,12 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from hpsweep.callbacks import RunState, TrainingCallback
-from hpsweep.data import Splits
-from hpsweep.hparams import HParamValue
-from hpsweep.status import RunStatus
-from hpsweep.trusted_targets import TRUSTED_TARGETS
-from hpsweep.validation import validate
+from hpsweep.sweep.outcome import RunStatus
+from hpsweep.tensorboard.hparams import HParamValue
+from hpsweep.training.callbacks import RunState, SweepPruning, TrainingCallback
+from hpsweep.training.data import Splits
+from hpsweep.training.trusted_targets import TRUSTED_TARGETS
+from hpsweep.training.validation import validate
 
 log = logging.getLogger(__name__)
 
@@ -119,29 +120,27 @@ def train_one_epoch(
     return total_loss.item() / n
 
 
-def train(
-    cfg: DictConfig,
-    output_dir: Path,
-    hparams: dict[str, HParamValue] | None = None,
-    extra_callbacks: Sequence[TrainingCallback] = (),
-) -> dict[str, float | int | str]:
-    """Train the model that `cfg` composes, writing its files into `output_dir`.
+@dataclass
+class Parts:
+    """Everything one run is made of, built from its config."""
 
-    Returns the final metrics: `status` (hpsweep.status.RunStatus), `epochs`,
-    train/loss of the last epoch, val/loss and test/loss of the final model (and
-    val/acc, test/acc on classification), `best/<monitor>` and `best_epoch` when
-    early stopping watches a metric, and `seconds`. `hparams` are what TensorBoard
-    shows for the run (see hpsweep.hparams). `extra_callbacks` run after those the
-    config lists: hooks of a caller's own, such as an Optuna loop reporting each epoch.
-    """
-    validate(cfg)
-    started = time.perf_counter()
+    data: Splits
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    loss_fn: nn.Module
+    callbacks: list[TrainingCallback]
+    generator: torch.Generator  # batch order and augmentation
+
+
+def build(cfg: DictConfig, extra_callbacks: Sequence[TrainingCallback] = ()) -> Parts:
+    """Seed, then instantiate data, model, optimizer, schedule and callbacks from `cfg`."""
     threads = cpu_threads(cfg.trainer.num_threads)
     if threads:
         torch.set_num_threads(threads)
     device = resolve_device(cfg.trainer.device)
     torch.manual_seed(cfg.trainer.seed)  # weights and dropout masks
-    generator = torch.Generator().manual_seed(cfg.trainer.seed)  # batch order and augmentation
+    generator = torch.Generator().manual_seed(cfg.trainer.seed)
 
     data: Splits = instantiate(cfg.data, _execution_whitelist_=TRUSTED_TARGETS).to(device)
     reg = cfg.regularization
@@ -155,13 +154,17 @@ def train(
     scheduler = instantiate(cfg.scheduler, _convert_="all", _execution_whitelist_=TRUSTED_TARGETS)(
         optimizer
     )
+    # Pruning first and always (not a config option), then the configured ones, then
+    # the caller's own.
     callbacks: list[TrainingCallback] = [
+        SweepPruning(OmegaConf.select(cfg, "objective.metric", default="val/loss"))
+    ]
+    callbacks += [
         instantiate(node, _execution_whitelist_=TRUSTED_TARGETS)
         for node in (cfg.get("callbacks") or {}).values()
         if node is not None
     ]
     callbacks.extend(extra_callbacks)
-    loss_fn = make_loss(data.task, reg.label_smoothing)
     log.info(
         "training %s on %s (%d train / %d val / %d test samples, %s) on %s, %d threads",
         type(model).__name__,
@@ -173,35 +176,39 @@ def train(
         device,
         torch.get_num_threads(),
     )
+    loss_fn = make_loss(data.task, reg.label_smoothing)
+    return Parts(data, model, optimizer, scheduler, loss_fn, callbacks, generator)
 
-    epochs = cfg.trainer.epochs
-    run = RunState(
-        cfg=cfg,
-        model=model,
-        output_dir=output_dir,
-        hparams=dict(hparams or {}),
-        max_epochs=epochs,
-    )
+
+def fit(parts: Parts, run: RunState, batch_size: int, augment: float) -> dict[str, float]:
+    """Train epoch by epoch until the last one or a callback's stop; returns the last
+    epoch's metrics. Sets `run.stop_reason` (None: every epoch ran)."""
     last: dict[str, float] = {}
     status = RunStatus.FAILED  # until the loop ends without raising
     try:
-        for callback in callbacks:
+        for callback in parts.callbacks:
             callback.on_fit_start(run)
-        for epoch in range(1, epochs + 1):
+        for epoch in range(1, run.max_epochs + 1):
             run.epoch = epoch
             epoch_start = time.perf_counter()
-            lr = optimizer.param_groups[0]["lr"]
+            lr = parts.optimizer.param_groups[0]["lr"]
             train_loss = train_one_epoch(
-                model, optimizer, loss_fn, data, cfg.trainer.batch_size, reg.augment, generator
+                parts.model,
+                parts.optimizer,
+                parts.loss_fn,
+                parts.data,
+                batch_size,
+                augment,
+                parts.generator,
             )
-            scheduler.step()
-            val = evaluate(model, data.x_val, data.y_val, data.task)
+            parts.scheduler.step()
+            val = evaluate(parts.model, parts.data.x_val, parts.data.y_val, parts.data.task)
             last = {"train/loss": train_loss, **{f"val/{k}": v for k, v in val.items()}}
             log.info(
                 "epoch %*d/%d  %s  lr %.3g  (%.2fs)",
-                len(str(epochs)),
+                len(str(run.max_epochs)),
                 epoch,
-                epochs,
+                run.max_epochs,
                 "  ".join(f"{name} {value:.4f}" for name, value in last.items()),
                 lr,
                 time.perf_counter() - epoch_start,
@@ -214,25 +221,62 @@ def train(
                 "lr": lr,
                 "time/epoch_seconds": time.perf_counter() - epoch_start,
             }
-            for callback in callbacks:
+            for callback in parts.callbacks:
                 callback.on_epoch_end(run, epoch_metrics)
             if run.stop_reason is not None:
                 break
         status = run.stop_reason or RunStatus.COMPLETE
     finally:
-        for callback in callbacks:
+        for callback in parts.callbacks:
             callback.on_fit_end(run, status)
+    return last
 
-    # The final model (the best epoch's, when early stopping restored it) on val and test.
-    final = {f"val/{k}": v for k, v in evaluate(model, data.x_val, data.y_val, data.task).items()}
+
+def final_metrics(parts: Parts) -> dict[str, float]:
+    """The final model (the best epoch's, when early stopping restored it) on val and test."""
+    data = parts.data
+    final = {
+        f"val/{k}": v for k, v in evaluate(parts.model, data.x_val, data.y_val, data.task).items()
+    }
     if len(data.x_test):
-        test = evaluate(model, data.x_test, data.y_test, data.task)
+        test = evaluate(parts.model, data.x_test, data.y_test, data.task)
         final.update({f"test/{k}": v for k, v in test.items()})
+    return final
+
+
+def train(
+    cfg: DictConfig,
+    output_dir: Path,
+    hparams: dict[str, HParamValue] | None = None,
+    extra_callbacks: Sequence[TrainingCallback] = (),
+) -> dict[str, float | int | str]:
+    """Train the model that `cfg` composes, writing its files into `output_dir`.
+
+    Returns the final metrics: `status` (hpsweep.sweep.outcome.RunStatus), `epochs`,
+    train/loss of the last epoch, val/loss and test/loss of the final model (and
+    val/acc, test/acc on classification), `best/<monitor>` and `best_epoch` when
+    early stopping watches a metric, and `seconds`. `hparams` are what TensorBoard
+    shows for the run (see hpsweep.tensorboard.hparams). `extra_callbacks` run after
+    those the config lists: hooks of a caller's own, such as an Optuna loop reporting
+    each epoch.
+    """
+    validate(cfg)
+    started = time.perf_counter()
+    parts = build(cfg, extra_callbacks)
+    run = RunState(
+        cfg=cfg,
+        model=parts.model,
+        output_dir=output_dir,
+        hparams=dict(hparams or {}),
+        max_epochs=cfg.trainer.epochs,
+    )
+    last = fit(parts, run, cfg.trainer.batch_size, cfg.regularization.augment)
+    status = run.stop_reason or RunStatus.COMPLETE
     metrics: dict[str, float | int | str] = {
         "status": str(status),
         "epochs": run.epoch,
         "train/loss": last["train/loss"],
-        **final,
+        **final_metrics(parts),
         **run.summary,
         "seconds": time.perf_counter() - started,
     }

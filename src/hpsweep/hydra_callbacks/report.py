@@ -11,7 +11,7 @@ from omegaconf import DictConfig
 
 from hpsweep.report.loading import NotASweepError, load_sweep
 from hpsweep.report.plots import write_plots
-from hpsweep.sweep_config import is_dry_run
+from hpsweep.sweep.spec import is_dry_run
 
 log = logging.getLogger(__name__)
 

@@ -12,18 +12,16 @@ combination of config options.
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from hpsweep.data import read_csv_columns
-from hpsweep.models import ACTIVATIONS
+from hpsweep.training.data import read_csv_columns
+from hpsweep.training.models import ACTIVATIONS
 
 # Metrics that train() can report; val/acc and test/acc only on classification data.
 METRICS = ("train/loss", "val/loss", "val/acc", "test/loss", "test/acc")
@@ -146,36 +144,3 @@ def validate(cfg: DictConfig) -> None:
     check_rules(cfg)
     check_model_shape(cfg)
     check_data_files(cfg)
-
-
-class ValidateConfigCallback(Callback):
-    """Validates before Hydra creates a run's output folder, so bad input leaves none.
-
-    Hydra turns exceptions raised in callbacks into warnings and carries on, so this
-    callback prints the message itself and raises SystemExit(1), which Hydra lets through.
-    """
-
-    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        self._validate_or_exit(config)
-
-    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        # The config without the swept overrides catches every value fixed for the sweep;
-        # validate_sweep composes and checks the swept values.
-        from hydra import compose
-
-        from hpsweep.sweep_validation import validate_sweep
-
-        def compose_job(overrides: list[str]) -> DictConfig:
-            return compose(config.hydra.job.config_name, overrides=overrides)
-
-        self._validate_or_exit(config, lambda cfg: validate_sweep(cfg, compose_job))
-
-    @staticmethod
-    def _validate_or_exit(config: DictConfig, *more_checks: Callable[[DictConfig], None]) -> None:
-        try:
-            validate(config)
-            for check in more_checks:
-                check(config)
-        except ConfigError as error:
-            print(f"Error: {error}", file=sys.stderr)
-            raise SystemExit(1) from None

@@ -1,0 +1,11 @@
+"""Every Hydra callback of hpsweep, in one place: what runs at run, multirun and job
+start and end, around whichever sweeper Hydra runs (conf/train.yaml lists them).
+
+- `validate.ValidateConfigCallback`: bad input stops before any folder exists;
+- `tensorboard_experiment.WriteHParamsExperiment`: the sweep's HParams columns;
+- `results.RecordResults`: results.csv as each trial ends, best.yaml and a summary;
+- `report.WriteReport`: the report's PNGs when a sweep ends.
+
+Hydra fires these only at job and run boundaries; per-epoch work lives in the training
+loop's own callbacks (hpsweep.training.callbacks).
+"""

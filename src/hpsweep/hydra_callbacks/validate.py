@@ -1,0 +1,136 @@
+"""Bad input stops before Hydra creates a run's output folder or a sweep's folder.
+
+A run's config is checked by hpsweep.training.validation. A sweep's jobs are composed
+by Hydra only when it launches them, so `-m optimizer=adam,adamm` or
+`-m optimizer.lr=0.1,-1` would create a sweep folder and a study and then fail trial by
+trial. So at multirun start this module reads the sweep's spec (hpsweep.sweep.spec:
+the command line, `params:` and `conditional:` alike) and composes one config per
+searched value (with each combination of the searched config groups, since a leaf
+may exist only in some of their options; a conditional parameter under its
+condition), and validates each: such input stops with one line and exit code 1
+before the sweep folder is created.
+
+Example: `-m optimizer=adam,sgd optimizer.lr=0.01,-1` composes adam/lr=0.01,
+adam/lr=-1, sgd/lr=0.01, sgd/lr=-1 and stops at the second: "invalid value
+optimizer.lr=-1: must be a number > 0".
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from hydra.core.override_parser.types import IntervalSweep
+from hydra.errors import HydraException
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException
+
+from hpsweep.sweep.spec import Parameter, SweepSpec, SweepSpecError
+from hpsweep.training.validation import ConfigError, validate
+
+BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
+# Enough to cover any sweep typed on a command line; larger spaces are sampled anyway.
+MAX_COMPOSITIONS = 200
+
+Compose = Callable[[list[str]], DictConfig]
+
+
+def swept_values(parameter: Parameter) -> list[str]:
+    """The values to try for one parameter: each listed one, an interval's ends."""
+    override = parameter.override
+    sweep = override.value()
+    if isinstance(sweep, IntervalSweep):
+        if sweep.start > sweep.end:
+            raise ConfigError(
+                f"{override.input_line}: the bounds are in the wrong order; "
+                f"write interval({sweep.end}, {sweep.start})"
+            )
+        if "log" in sweep.tags and sweep.start <= 0:
+            raise ConfigError(
+                f"{override.input_line}: a log-scale interval needs a lower bound > 0"
+            )
+        return [str(sweep.start), str(sweep.end)]
+    return list(override.sweep_string_iterator())
+
+
+def trial_overrides(spec: SweepSpec) -> Iterator[list[str]]:
+    """Override lists to compose: every combination of the searched groups, each with
+    every searched leaf value in turn (the other leaves at their first value); each
+    conditional parameter's values under its condition."""
+    groups = [p for p in spec.unconditional if p.is_group]
+    leaves = [p for p in spec.unconditional if not p.is_group]
+    group_values = [[f"{p.key}={v}" for v in swept_values(p)] for p in groups]
+    leaf_values = [[f"{p.key}={v}" for v in swept_values(p)] for p in leaves]
+    firsts = [values[0] for values in leaf_values]
+    fixed = list(spec.fixed)
+    for group_combination in itertools.product(*group_values):
+        yield [*fixed, *group_combination, *firsts]
+        for index, values in enumerate(leaf_values):
+            for value in values[1:]:
+                yield [*fixed, *group_combination, *firsts[:index], value, *firsts[index + 1 :]]
+    for parameter in spec.conditional:
+        assert parameter.condition is not None
+        where = str(parameter.condition)
+        others = [line for line in firsts if line.split("=", 1)[0] != parameter.condition.key]
+        for value in swept_values(parameter):
+            yield [*fixed, where, *others, f"{parameter.key}={value}"]
+
+
+def validate_sweep(config: DictConfig, compose: Compose) -> None:
+    """Raise ConfigError for the first searched value that cannot run."""
+    try:
+        spec = SweepSpec.of(config)
+    except SweepSpecError as error:
+        raise ConfigError(str(error)) from error
+    if config.hydra.sweeper._target_ == BASIC_SWEEPER:
+        for parameter in spec.parameters:
+            if parameter.override.is_interval_sweep():
+                raise ConfigError(
+                    f"{parameter.override.input_line}: hydra/sweeper=grid (Hydra's basic "
+                    "sweeper) runs lists only; sample intervals with hydra/sweeper=auto, tpe "
+                    "or random"
+                )
+    for composed, line in enumerate(trial_overrides(spec)):
+        if composed == MAX_COMPOSITIONS:
+            return
+        try:
+            cfg = compose(line)
+        except (HydraException, OmegaConfBaseException) as error:
+            # One line: Hydra's message without the config search path it appends.
+            message = str(error).split("Config search path")[0]
+            raise ConfigError(" ".join(message.split())) from error
+        validate(cfg)
+
+
+class ValidateConfigCallback(Callback):
+    """Validates before Hydra creates a run's output folder, so bad input leaves none.
+
+    Hydra turns exceptions raised in callbacks into warnings and carries on, so this
+    callback prints the message itself and raises SystemExit(1), which Hydra lets through.
+    """
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        _validate_or_exit(config)
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        # The config without the swept overrides catches every value fixed for the sweep;
+        # validate_sweep composes and checks the searched values.
+        from hydra import compose
+
+        def compose_job(overrides: list[str]) -> DictConfig:
+            return compose(config.hydra.job.config_name, overrides=overrides)
+
+        _validate_or_exit(config, lambda cfg: validate_sweep(cfg, compose_job))
+
+
+def _validate_or_exit(config: DictConfig, *more_checks: Callable[[DictConfig], None]) -> None:
+    try:
+        validate(config)
+        for check in more_checks:
+            check(config)
+    except ConfigError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        raise SystemExit(1) from None

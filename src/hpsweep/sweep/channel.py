@@ -1,0 +1,98 @@
+"""The sweep folder's channel from the sweeper to its jobs, and the study's storage.
+
+Before launching a job, the hpsweep sweeper writes into the sweep folder which trial
+the job runs (`.hpsweep/jobs/<job number>.json`) and the study's storage, name and
+pruner (`.hpsweep/study.json`). A job finds them from its own Hydra config (sweep dir
+and job number) and opens its trial from the study's storage, not from a variable of
+the sweeper's process, so it works in process and in a launcher's workers alike.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+CHANNEL_FILE = Path(".hpsweep") / "study.json"
+JOBS_DIR = Path(".hpsweep") / "jobs"
+JOURNAL_FILE = "optuna-journal.log"
+NO_PRUNER = "optuna.pruners.NopPruner"
+# The default study name. Not the sweep folder's name: Optuna's HyperbandPruner picks a
+# trial's bracket from a hash of the study name, and a name with a random part would
+# prune different trials each time the same command runs.
+DEFAULT_STUDY_NAME = "hpsweep"
+
+
+def make_storage(spec: str) -> Any:
+    """An Optuna storage from an RDB URL (has "://") or a journal file path."""
+    import optuna
+    from optuna.storages.journal import JournalFileBackend
+
+    if "://" in spec:
+        return _rdb_storage(spec)
+    return optuna.storages.JournalStorage(JournalFileBackend(spec))
+
+
+def _rdb_storage(url: str, attempts: int = 5) -> Any:
+    """Optuna's RDB storage. Two processes that start on a new database at once both
+    create Optuna's tables, and one of them loses that race with an IntegrityError:
+    it then finds the tables made and only has to connect again."""
+    import optuna
+    from sqlalchemy.exc import IntegrityError, ProgrammingError
+
+    for attempt in range(attempts):
+        try:
+            return optuna.storages.get_storage(url)
+        except (IntegrityError, ProgrammingError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def write_channel(sweep_dir: Path, storage: str, study_name: str, pruner: dict) -> None:
+    path = sweep_dir / CHANNEL_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    channel = {"storage": storage, "study_name": study_name, "pruner": pruner}
+    path.write_text(json.dumps(channel, indent=2) + "\n")
+
+
+def read_channel(sweep_dir: Path) -> dict[str, Any]:
+    """{"storage": ..., "study_name": ..., "pruner": {...}} of an hpsweep sweep folder."""
+    return json.loads((sweep_dir / CHANNEL_FILE).read_text())
+
+
+def has_pruner(channel: dict[str, Any]) -> bool:
+    return channel["pruner"].get("_target_") != NO_PRUNER
+
+
+def load_recorded_study(sweep_dir: Path) -> Any:
+    """The Optuna study of an hpsweep sweep folder, from the storage it recorded."""
+    import optuna
+
+    channel = read_channel(sweep_dir)
+    return optuna.load_study(
+        study_name=channel["study_name"], storage=make_storage(channel["storage"])
+    )
+
+
+def register_job(sweep_dir: Path, job_number: int, trial_number: int) -> None:
+    path = sweep_dir / JOBS_DIR / f"{job_number}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"trial": trial_number}) + "\n")
+
+
+def registered_trial(sweep_dir: Path, job_number: int) -> int | None:
+    """The trial a job of this sweep folder runs; None if the hpsweep sweeper did not
+    launch it."""
+    path = sweep_dir / JOBS_DIR / f"{job_number}.json"
+    return json.loads(path.read_text())["trial"] if path.is_file() else None
+
+
+def registered_jobs(sweep_dir: Path) -> dict[int, int]:
+    """job number -> trial number, for every job this sweep folder launched."""
+    return {
+        int(path.stem): json.loads(path.read_text())["trial"]
+        for path in (sweep_dir / JOBS_DIR).glob("*.json")
+    }

@@ -1,0 +1,52 @@
+"""A sweep's job as the hpsweep sweeper runs it: its trial current, its outcome recorded.
+
+The sweeper hands Hydra's launcher `RecordedTask(task_function)` instead of the task
+itself. In the job's process (in process, or in a joblib/submitit worker) it opens the
+job's trial, runs the task with that trial current, and, unless the task wrote its own
+outcome record (train.py does: it knows early stopping and divergence), writes one
+from what the task returned or raised and what it reported to the trial.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig
+
+from hpsweep.sweep.outcome import TrialOutcome, utc_now
+from hpsweep.sweep.trial import SweepTrial
+
+
+class RecordedTask:
+    def __init__(self, task_function: Any) -> None:
+        self.task_function = task_function
+
+    def __call__(self, cfg: DictConfig) -> Any:
+        from hydra.core.hydra_config import HydraConfig
+
+        hydra_cfg = HydraConfig.get()
+        job_dir = Path(hydra_cfg.runtime.output_dir)
+        trial = SweepTrial.for_job(Path(hydra_cfg.sweep.dir), hydra_cfg.job.num)
+        if trial is None:  # not one of ours: run it as it is
+            return self.task_function(cfg)
+        started, clock = utc_now(), time.perf_counter()
+        try:
+            with trial.activate():
+                result = self.task_function(cfg)
+        except BaseException as error:  # KeyboardInterrupt too: recorded, then re-raised
+            if TrialOutcome.read(job_dir) is None:
+                seconds = time.perf_counter() - clock
+                TrialOutcome.of_error(error, started=started, seconds=seconds).write(job_dir)
+            raise
+        if TrialOutcome.read(job_dir) is None:
+            TrialOutcome.of_return(
+                result,
+                pruned_at=trial.pruned_at,
+                epochs=trial.last_step,
+                started=started,
+                seconds=time.perf_counter() - clock,
+                metrics=trial.metrics,
+            ).write(job_dir)
+        return result

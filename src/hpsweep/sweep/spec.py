@@ -1,0 +1,158 @@
+"""What a sweep searches, parsed once: the one object every reader of the sweep reads.
+
+A sweep's space comes from three places: the command line's sweep overrides, a
+sweeper's `params:` block and its `conditional:` block. `SweepSpec.parse` reads all
+three with Hydra's own override parser and checks them; the hpsweep sweeper's plan
+and dry run, the bad-input checks, results.csv's columns and TensorBoard's HParams
+domains all read the result.
+
+    -m optimizer=choice(adam,sgd) 'optimizer.lr=tag(log,interval(1e-5,1e-1))' trainer.epochs=9
+    conditional: {optimizer=sgd: {optimizer.momentum: interval(0.5,0.99)}}
+
+parses to the parameters optimizer (a config group), optimizer.lr, and
+optimizer.momentum (only where optimizer=sgd), and the fixed override trainer.epochs=9.
+Command-line overrides win over a `params:` entry of the same key, as in Hydra's
+Optuna sweeper.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Override
+from omegaconf import DictConfig, OmegaConf
+
+
+class SweepSpecError(ValueError):
+    """A sweep that cannot be searched as written: the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class Condition:
+    """Where a conditional parameter is searched: trials whose `key` took `value`."""
+
+    key: str
+    value: str
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One searched key, as Hydra parsed it."""
+
+    key: str  # optimizer.lr, or a config group such as optimizer
+    override: Override
+    is_group: bool
+    condition: Condition | None = None
+
+    def values(self) -> list[Any]:
+        """The values of a list-like sweep (choice, comma list, range), as Hydra gives
+        them; an interval has none."""
+        if self.override.is_interval_sweep():
+            return []
+        return list(self.override.sweep_iterator())
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    parameters: tuple[Parameter, ...]
+    fixed: tuple[str, ...]  # overrides every trial gets as given
+
+    @property
+    def keys(self) -> list[str]:
+        """The searched keys in order, each once: results.csv's parameter columns."""
+        return list(dict.fromkeys(p.key for p in self.parameters))
+
+    @property
+    def unconditional(self) -> list[Parameter]:
+        return [p for p in self.parameters if p.condition is None]
+
+    @property
+    def conditional(self) -> list[Parameter]:
+        return [p for p in self.parameters if p.condition is not None]
+
+    @classmethod
+    def of(cls, config: DictConfig) -> SweepSpec:
+        """The spec of a multirun's config: its task overrides, the sweeper's blocks."""
+        return cls.parse(
+            config.hydra.overrides.task,
+            params=OmegaConf.select(config, "hydra.sweeper.params"),
+            conditional=OmegaConf.select(config, "hydra.sweeper.conditional"),
+            groups=[g for g in config.hydra.runtime.choices if not g.startswith("hydra")],
+        )
+
+    @classmethod
+    def parse(
+        cls,
+        overrides: Iterable[str],
+        params: Mapping[str, Any] | None = None,
+        conditional: Mapping[str, Mapping[str, Any]] | None = None,
+        groups: Iterable[str] = (),
+    ) -> SweepSpec:
+        def as_lines(block: Mapping[str, Any] | None) -> tuple[str, ...]:
+            return tuple(f"{key}={value}" for key, value in (block or {}).items())
+
+        conditional = {str(k): as_lines(v) for k, v in (conditional or {}).items()}
+        return _parse(tuple(overrides), as_lines(params), conditional, frozenset(groups))
+
+
+def _parse(
+    overrides: tuple[str, ...],
+    params: tuple[str, ...],
+    conditional: dict[str, tuple[str, ...]],
+    groups: frozenset[str],
+) -> SweepSpec:
+    command_line = [o for o in _parsed(overrides) if not o.key_or_group.startswith("hydra")]
+    given = {o.key_or_group for o in command_line}
+    # A params: entry the command line also sets gives way to the command line.
+    block = [o for o in _parsed(params) if o.key_or_group not in given]
+    parameters: list[Parameter] = []
+    fixed: list[str] = []
+    for override in [*block, *command_line]:
+        if override.is_sweep_override():
+            key = override.get_key_element()
+            parameters.append(Parameter(key, override, override.key_or_group in groups))
+        else:
+            assert override.input_line is not None
+            fixed.append(override.input_line)
+
+    by_key = {p.key: p for p in parameters}
+    for when, lines in conditional.items():
+        key, sep, value = when.partition("=")
+        choice = by_key.get(key)
+        if not sep or choice is None or choice.override.is_interval_sweep():
+            searched = ", ".join(by_key) or "none"
+            raise SweepSpecError(
+                f"hydra.sweeper.conditional: '{when}' must be <parameter>=<value> of a "
+                f"searched choice; searched: {searched}"
+            )
+        if value not in [str(v) for v in choice.values()]:
+            raise SweepSpecError(f"hydra.sweeper.conditional: {value} is not a choice of {key}")
+        for override in _parsed(lines):
+            if not override.is_sweep_override():
+                raise SweepSpecError(
+                    f"hydra.sweeper.conditional: {override.input_line} is not a sweep"
+                )
+            condition = Condition(key, value)
+            key_element = override.get_key_element()
+            parameters.append(Parameter(key_element, override, False, condition))
+    return SweepSpec(tuple(parameters), tuple(fixed))
+
+
+@cache
+def _parsed(lines: tuple[str, ...]) -> tuple[Override, ...]:
+    # Cached: the sweeper and each Hydra callback parse the same lines at multirun start.
+    try:
+        return tuple(OverridesParser.create().parse_overrides(overrides=list(lines)))
+    except Exception as error:  # Hydra's OverrideParseException: one line for the user
+        raise SweepSpecError(" ".join(str(error).split())) from error
+
+
+def is_dry_run(config: DictConfig) -> bool:
+    return bool(OmegaConf.select(config, "hydra.sweeper.dry_run", default=False))
