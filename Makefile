@@ -22,7 +22,7 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m ruff format --check .
-	$(PYTHON) -m pytest
+	$(PYTHON) -m pytest -n 2 --dist loadgroup
 
 bench: $(VENV)/.installed
 	$(PYTHON) bench/train_overhead.py

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,67 @@ def blobs_csv(tmp_path: Path) -> Path:
 @pytest.fixture
 def blobs_npz(tmp_path: Path) -> Path:
     return write_blobs_npz(tmp_path / "blobs.npz")
+
+
+# -- Sweeps shared by many tests -----------------------------------------------------
+# Each runs once per test session (per xdist worker: tests that read one carry its
+# `xdist_group` mark, so they run on the worker that ran it) and is only read after.
+
+
+@dataclass(frozen=True)
+class FinishedSweep:
+    path: Path  # the sweep folder
+    cwd: Path  # where train.py ran
+    stdout: str
+
+
+HYPERBAND = (
+    # The issue's own command: Hyperband over the learning rate on digits, 12 trials of
+    # at most 9 epochs; without early stopping, so only the pruner stops trials.
+    "hydra/sweeper=hyperband",
+    "optimizer.lr=tag(log,interval(1e-5,1))",
+    "hydra.sweeper.n_trials=12",
+    "trainer.epochs=9",
+    "~callbacks.early_stopping",
+)
+TPE = (
+    "hydra/sweeper=tpe",
+    "optimizer.lr=tag(log,interval(1e-4,1e-1))",
+    "model.width=32,64",
+    "hydra.sweeper.n_trials=6",
+    "trainer.epochs=4",
+    "data=synthetic",
+)
+GRID = (
+    # Hydra's own basic sweeper, a diverging learning rate among them.
+    "hydra/sweeper=grid",
+    "optimizer=sgd",
+    "optimizer.lr=0.01,0.1,1e12",
+    "regularization=none,dropout",
+    "data=synthetic",
+    "trainer.epochs=3",
+)
+
+
+def run_shared_sweep(cwd: Path, overrides: tuple[str, ...]) -> FinishedSweep:
+    from tests.sweep_files import sweep_dir_of
+    from tests.test_cli import run_train
+
+    result = run_train("-m", *overrides, cwd=cwd)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return FinishedSweep(sweep_dir_of(cwd), cwd, result.stdout + result.stderr)
+
+
+@pytest.fixture(scope="session")
+def hyperband_sweep(tmp_path_factory: pytest.TempPathFactory) -> FinishedSweep:
+    return run_shared_sweep(tmp_path_factory.mktemp("hyperband"), HYPERBAND)
+
+
+@pytest.fixture(scope="session")
+def tpe_sweep(tmp_path_factory: pytest.TempPathFactory) -> FinishedSweep:
+    return run_shared_sweep(tmp_path_factory.mktemp("tpe"), TPE)
+
+
+@pytest.fixture(scope="session")
+def grid_sweep(tmp_path_factory: pytest.TempPathFactory) -> FinishedSweep:
+    return run_shared_sweep(tmp_path_factory.mktemp("grid"), GRID)

@@ -73,6 +73,7 @@ def assert_resumes_to_completion(sweep: Path, cwd: Path) -> None:
     for cut in (r for r in rows if r["status"] == "failed"):
         assert [r["optimizer.lr"] for r in finished].count(cut["optimizer.lr"]) == 1
     assert (sweep / "best.yaml").is_file()
+    assert list(sweep.glob("*.png")) == []  # ~hydra.callbacks.report: no report drawn
 
 
 @pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
@@ -101,14 +102,31 @@ def test_signal_records_the_trial_and_the_sweep_resumes(
     assert_resumes_to_completion(sweep, tmp_path)
 
 
+def wait_for_scalars(job_dir: Path, process: subprocess.Popen[str]) -> None:
+    """Until TensorBoard's reader finds the running job's val/loss: a running trial shows."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if any(job_dir.glob("events.out.tfevents.*")):
+            events = EventAccumulator(str(job_dir))
+            events.Reload()
+            if "val/loss" in events.Tags()["tensors"]:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"{job_dir}'s scalars never reached TensorBoard")
+
+
 def test_killed_sweep_resumes(tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
     process = start_sweep(sweep, tmp_path)
     wait_for_rows(sweep, 3, process)
-    wait_for_epochs(sweep / "3", 2, process)
+    wait_for_scalars(sweep / "3", process)
     process.kill()  # SIGKILL: no handler runs, the trial stays RUNNING in the study
     process.communicate(timeout=60)
     assert len(results(sweep)) == 3
+    # what the killed trial logged before it died is still there for TensorBoard
+    events = EventAccumulator(str(sweep / "3"))
+    events.Reload()
+    assert events.Tensors("val/loss")
 
     assert_resumes_to_completion(sweep, tmp_path)
     study = load_recorded_study(sweep)
@@ -117,6 +135,14 @@ def test_killed_sweep_resumes(tmp_path: Path) -> None:
     [rerun] = [t for t in study.trials if t.user_attrs.get(REQUEUED_ATTR) == killed.number]
     assert rerun.params == killed.params
     assert rerun.state.name == "COMPLETE"
+
+    # n_trials counts the study's total: asking for one more runs exactly one more
+    more = [*SLOW_SWEEP, f"hydra.sweeper.n_trials={N_TRIALS + 1}", f"hydra.sweep.dir={sweep}"]
+    result = run_train(*more, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = assert_records_agree(sweep)
+    assert sum(r["status"] == "complete" for r in rows) == N_TRIALS + 1
+    assert len({r["optimizer.lr"] for r in rows}) == N_TRIALS + 1
 
 
 IMPOSSIBLE_WIDTH = "1000000000000"  # a 64 x 1e12 weight: the allocation fails at once
@@ -185,19 +211,18 @@ def test_diverged_trials_never_become_best(tmp_path: Path) -> None:
 
 
 def test_two_sweeps_started_together_get_two_folders(tmp_path: Path) -> None:
-    # Same pattern, same second: only the random suffix tells them apart.
+    # The default folder pattern, started twice at once: even within one second (the
+    # pattern's finest time part) the sweeps never share a folder.
     command = [
-        sys.executable,
-        str(TRAIN_PY),
-        "-m",
-        "optimizer.lr=0.001",
-        "data=synthetic",
-        "trainer.epochs=1",
-        "hydra.sweep.dir=multirun/same-${hpsweep_unique:}",
+        *(sys.executable, str(TRAIN_PY), "-m", "optimizer.lr=0.001", "data=synthetic"),
+        *("trainer.epochs=1", "~hydra.callbacks.report"),
     ]
     processes = [subprocess.Popen(command, cwd=tmp_path) for _ in range(2)]
     assert [p.wait(timeout=120) for p in processes] == [0, 0]
-    assert len(list((tmp_path / "multirun").glob("same-*"))) == 2
+    folders = list((tmp_path / "multirun").glob("*/*"))
+    assert len(folders) == 2
+    for folder in folders:
+        assert len(assert_records_agree(folder)) == 1
 
 
 SWEEP_BAD_INPUT = [

@@ -18,7 +18,7 @@ from optuna.trial import TrialState
 
 from hydra_plugins.hpsweep_sweeper._bookkeeping import SURPLUS_ATTR
 from tests.conftest import TRAIN_PY
-from tests.sweep_files import results, sweep_dir_of
+from tests.sweep_files import assert_records_agree, results, sweep_dir_of
 
 
 def test_two_sweep_processes_share_one_journal_study(tmp_path: Path) -> None:
@@ -48,7 +48,7 @@ def test_two_sweep_processes_share_one_journal_study(tmp_path: Path) -> None:
     study = optuna.load_study(study_name="shared", storage=storage)
     ran = [t for t in study.trials if SURPLUS_ATTR not in t.user_attrs]
     assert [t.state for t in ran] == [TrialState.COMPLETE] * 6  # the total as asked
-    rows = [*results(tmp_path / "p0"), *results(tmp_path / "p1")]
+    rows = [*assert_records_agree(tmp_path / "p0"), *assert_records_agree(tmp_path / "p1")]
     assert len(rows) == 6  # none lost, none run twice
     assert len({r["optimizer.lr"] for r in rows}) == 6
     assert all(r["status"] == "complete" for r in rows)
@@ -150,7 +150,7 @@ def test_submitit_local_sweep_completes(tmp_path: Path) -> None:
         timeout=600,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    rows = results(sweep_dir_of(tmp_path))
+    rows = assert_records_agree(sweep_dir_of(tmp_path))
     assert sorted(r["optimizer"] for r in rows) == ["adam", "sgd"]
     assert {r["status"] for r in rows} == {"complete"}
 
@@ -164,9 +164,11 @@ def test_joblib_workers_share_the_cores(tmp_path: Path) -> None:
             "hydra/launcher=joblib",
             "hydra.launcher.n_jobs=2",
             "hydra.sweeper.n_jobs=2",
-            "optimizer=adam,sgd",
+            # unset: each worker takes its share of the cores; set: exactly that many
+            "trainer.num_threads=null,1",
             "data=synthetic",
             "trainer.epochs=1",
+            "~hydra.callbacks.report",
         ],
         cwd=tmp_path,
         capture_output=True,
@@ -174,8 +176,10 @@ def test_joblib_workers_share_the_cores(tmp_path: Path) -> None:
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    logs = sorted((tmp_path / "multirun").glob("*/*/*/train.log"))
-    assert len(logs) == 2
+    rows = assert_records_agree(sweep_dir_of(tmp_path))
     share = max(1, (os.cpu_count() or 1) // 2)
-    for log in logs:
-        assert f"on cpu, {share} threads" in log.read_text()
+    threads = {
+        r["trainer.num_threads"]: (Path(r["job_dir"]) / "train.log").read_text() for r in rows
+    }
+    assert f"on cpu, {share} threads" in threads["null"]
+    assert "on cpu, 1 threads" in threads["1"]

@@ -1,58 +1,85 @@
-"""Sweeps end to end: `python train.py -m ...` in subprocesses, read back from the
-files they leave (results.csv, best.yaml, job folders)."""
+"""Sweeps end to end: `python train.py -m ...` in subprocesses, read back from what they
+record (results.csv, metrics.json, the Optuna study, best.yaml, job folders), and the
+records checked against each other by `assert_records_agree` in every test."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import optuna
 import pytest
+from optuna.trial import TrialState
 
-from tests.conftest import TRAIN_PY
-from tests.sweep_files import results, sweep_dir_of
+from hpsweep.sweep.channel import load_recorded_study, read_channel, registered_jobs
+from tests.conftest import HYPERBAND, TRAIN_PY, FinishedSweep
+from tests.sweep_files import assert_records_agree, results, sweep_dir_of
 from tests.test_cli import run_train
 
 FAST = ("data=synthetic", "trainer.epochs=3")
+DIVERGING = "1000000000000.0"  # 1e12 as Hydra parses it, and results.csv records it
 
 
 def test_comma_lists_run_as_an_exact_grid_by_default(tmp_path: Path) -> None:
     result = run_train("-m", "optimizer=adam,sgd", "model=mlp,cnn", *FAST, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
 
-    rows = results(sweep_dir_of(tmp_path))
+    rows = assert_records_agree(sweep_dir_of(tmp_path))
     assert [r["number"] for r in rows] == ["0", "1", "2", "3"]
-    assert sorted((r["optimizer"], r["model"]) for r in rows) == [
-        ("adam", "cnn"),
+    # Hydra's basic sweeper's order: the last parameter varies fastest
+    assert [(r["optimizer"], r["model"]) for r in rows] == [
         ("adam", "mlp"),
-        ("sgd", "cnn"),
+        ("adam", "cnn"),
         ("sgd", "mlp"),
+        ("sgd", "cnn"),
     ]
     assert {r["status"] for r in rows} == {"complete"}
 
 
-def test_interval_is_sampled_for_n_trials(tmp_path: Path) -> None:
+@pytest.mark.xdist_group("tpe")
+def test_interval_is_sampled_for_n_trials(tpe_sweep: FinishedSweep) -> None:
+    rows = assert_records_agree(tpe_sweep.path)
+    assert len(rows) == 6
+    assert all(1e-4 <= float(r["optimizer.lr"]) <= 1e-1 for r in rows)
+    assert len({r["optimizer.lr"] for r in rows}) == 6
+    assert {r["model.width"] for r in rows} <= {"32", "64"}
+    assert (tpe_sweep.path / "best.yaml").is_file()
+    assert "[6/6] best" in tpe_sweep.stdout  # progress
+
+
+@pytest.mark.xdist_group("tpe")
+def test_best_yaml_reproduces_the_best_value(tpe_sweep: FinishedSweep, tmp_path: Path) -> None:
+    rows = [r for r in results(tpe_sweep.path) if r["status"] in ("complete", "early_stopped")]
+    best_value = min(float(r["value"]) for r in rows)
+    assert f"--config-path {tpe_sweep.path.resolve()} --config-name best" in tpe_sweep.stdout
+
+    rerun = tmp_path / "rerun"
     result = run_train(
-        "-m", "optimizer.lr=interval(1e-4,1e-1)", "hydra.sweeper.n_trials=5", *FAST, cwd=tmp_path
+        "--config-path",
+        str(tpe_sweep.path),
+        "--config-name",
+        "best",
+        f"hydra.run.dir={rerun}",
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
-
-    sweep = sweep_dir_of(tmp_path)
-    rows = results(sweep)
-    assert len(rows) == 5
-    assert all(1e-4 <= float(r["optimizer.lr"]) <= 1e-1 for r in rows)
-    assert len({r["optimizer.lr"] for r in rows}) == 5
-    assert (sweep / "best.yaml").is_file()
-    assert "--config-name best" in result.stdout  # the re-run command is printed
-    assert "[5/5] best" in result.stdout  # progress
+    metrics = json.loads((rerun / "metrics.json").read_text())
+    assert metrics["value"] == pytest.approx(best_value, rel=1e-6)
 
 
-def test_hydras_basic_sweeper_also_writes_results(tmp_path: Path) -> None:
-    result = run_train("-m", "hydra/sweeper=grid", "optimizer=adam,sgd", *FAST, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert [r["optimizer"] for r in results(sweep_dir_of(tmp_path))] == ["adam", "sgd"]
+@pytest.mark.xdist_group("grid")
+def test_hydras_basic_sweeper_also_writes_results(grid_sweep: FinishedSweep) -> None:
+    rows = assert_records_agree(grid_sweep.path)
+    assert [(r["optimizer.lr"], r["regularization"]) for r in rows] == [
+        (lr, reg) for lr in ("0.01", "0.1", DIVERGING) for reg in ("none", "dropout")
+    ]
+    # a diverged trial is a row like any other and does not stop the sweep
+    assert [r["status"] for r in rows if r["optimizer.lr"] == DIVERGING] == ["diverged"] * 2
+    assert {r["status"] for r in rows if r["optimizer.lr"] != DIVERGING} == {"complete"}
 
 
 def test_stock_optuna_sweeper_keeps_working(tmp_path: Path) -> None:
@@ -65,47 +92,135 @@ def test_stock_optuna_sweeper_keeps_working(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
-    assert len(results(sweep_dir_of(tmp_path))) == 2
+    sweep = sweep_dir_of(tmp_path)
+    assert len(assert_records_agree(sweep)) == 2
+    # the report works from what every sweeper leaves
+    assert (sweep / "history.png").is_file()
 
 
-@pytest.mark.parametrize(
-    "launcher",
-    [
-        ["hydra.sweeper.n_trials=16"],
-        # separate worker processes: pruning goes through the study's journal file
-        [
-            "hydra.sweeper.n_trials=8",
-            "hydra/launcher=joblib",
-            "hydra.launcher.n_jobs=2",
-            "hydra.sweeper.n_jobs=2",
-        ],
-    ],
-    ids=["in-process", "joblib-2-workers"],
-)
-def test_hyperband_prunes_and_its_best_trial_ran_the_full_budget(
-    launcher: list[str], tmp_path: Path
+def assert_pruned_where_the_study_says(sweep: Path, epochs: int) -> list[dict[str, str]]:
+    """Pruned rows stopped before the budget, at the step of their last report to the
+    study; every other trial ran the whole budget (nothing else stops trials here)."""
+    rows = assert_records_agree(sweep)
+    study = load_recorded_study(sweep)
+    trials = {t.number: t for t in study.trials}
+    jobs = registered_jobs(sweep)
+    for row in rows:
+        trial = trials[jobs[int(row["number"])]]
+        if row["status"] == "pruned":
+            assert int(row["epochs"]) < epochs
+            assert max(trial.intermediate_values) == int(row["epochs"])
+        else:
+            assert (row["status"], row["epochs"]) == ("complete", str(epochs))
+    return rows
+
+
+@pytest.mark.xdist_group("hyperband")
+def test_hyperband_prunes_without_early_stopping(hyperband_sweep: FinishedSweep) -> None:
+    rows = assert_pruned_where_the_study_says(hyperband_sweep.path, epochs=9)
+    statuses = [r["status"] for r in rows]
+    assert len(rows) == 12
+    assert 0 < statuses.count("pruned") < 12
+    study = load_recorded_study(hyperband_sweep.path)
+    counts = {s: sum(t.state == s for t in study.trials) for s in (TrialState.PRUNED,)}
+    assert counts[TrialState.PRUNED] == statuses.count("pruned")
+    # the final progress line counts the pruned trials too
+    assert f"{statuses.count('pruned')} pruned" in hyperband_sweep.stdout.split("[12/12]")[1]
+
+
+@pytest.mark.xdist_group("hyperband")
+def test_the_same_command_gives_the_same_sweep(
+    hyperband_sweep: FinishedSweep, tmp_path: Path
 ) -> None:
+    """Same seed, same trials, same pruning decisions, same results (on the CPU)."""
+    again = run_train("-m", *HYPERBAND, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    columns = ("number", "status", "epochs", "optimizer.lr", "value")
+    first = [tuple(r[c] for c in columns) for r in results(hyperband_sweep.path)]
+    second = [tuple(r[c] for c in columns) for r in assert_records_agree(sweep_dir_of(tmp_path))]
+    assert second == first
+
+
+def test_successive_halving_with_the_random_sampler(tmp_path: Path) -> None:
     result = run_train(
         "-m",
-        "hydra/sweeper=hyperband",
+        "hydra/sweeper=sha",
+        "hydra/sweeper/sampler=random",
         "optimizer.lr=tag(log,interval(1e-5,1))",
-        "data=synthetic",
+        "hydra.sweeper.n_trials=9",
         "trainer.epochs=9",
-        "callbacks.early_stopping.patience=100",  # only the pruner stops trials here
-        *launcher,
+        "~callbacks.early_stopping",
+        "~hydra.callbacks.report",
+        "data=synthetic",
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
+    sweep = sweep_dir_of(tmp_path)
+    rows = assert_pruned_where_the_study_says(sweep, epochs=9)
+    assert any(r["status"] == "pruned" for r in rows)
+    # A study does not store its pruner or sampler: the jobs' channel and the log do.
+    assert read_channel(sweep)["pruner"]["_target_"] == "optuna.pruners.SuccessiveHalvingPruner"
+    assert "hpsweep: RandomSampler, 9 trials" in result.stdout + result.stderr
 
-    rows = results(sweep_dir_of(tmp_path))
-    assert len(rows) == int(launcher[0].rsplit("=", 1)[1])
-    assert sorted(int(r["number"]) for r in rows) == list(range(len(rows)))
-    pruned = [r for r in rows if r["status"] == "pruned"]
-    assert pruned
-    assert all(int(r["epochs"]) < 9 for r in pruned)
+
+def test_median_pruner_another_sampler_and_a_metric_to_maximize(tmp_path: Path) -> None:
+    result = run_train(
+        "-m",
+        "hydra/sweeper=tpe",
+        "hydra/sweeper/pruner=median",
+        "hydra.sweeper.pruner.n_startup_trials=2",
+        "hydra/sweeper/sampler=qmc",
+        "optimizer.lr=tag(log,interval(1e-4,1e-1))",
+        "hydra.sweeper.n_trials=6",
+        "objective.metric=val/acc",
+        "objective.mode=max",
+        "~hydra.callbacks.report",
+        *FAST,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    sweep = sweep_dir_of(tmp_path)
+    rows = assert_records_agree(sweep)
+    study = load_recorded_study(sweep)
+    assert study.direction == optuna.study.StudyDirection.MAXIMIZE
+    assert read_channel(sweep)["pruner"]["_target_"] == "optuna.pruners.MedianPruner"
+    assert "hpsweep: QMCSampler, 6 trials" in result.stdout + result.stderr
+    # the best is the highest accuracy, and best.yaml is that trial's config
     finished = [r for r in rows if r["status"] == "complete"]
-    best = min(finished, key=lambda r: float(r["value"]))
-    assert best["epochs"] == "9"
+    best = max(finished, key=lambda r: float(r["value"]))
+    assert study.best_value == pytest.approx(float(best["value"]))
+    best_config = (Path(best["job_dir"]) / ".hydra" / "config.yaml").read_text()
+    assert (sweep / "best.yaml").read_text() == best_config
+
+
+def test_an_app_that_returns_no_number_fails_its_trials_clearly(tmp_path: Path) -> None:
+    app = tmp_path / "app.py"
+    app.write_text(
+        "import hydra\n\n\n"
+        "@hydra.main()\n"
+        "def main(cfg):\n"
+        "    return None\n\n\n"
+        "if __name__ == '__main__':\n"
+        "    main()\n"
+    )
+    result = subprocess.run(
+        [
+            *(sys.executable, "-W", "error", str(app), "-m", "hydra/sweeper=hpsweep"),
+            *("+x=1,2", "hydra.sweeper.max_failure_rate=1", "hydra.sweep.dir=sweep"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    message = "the task function returned None; a sweep needs it to return the objective"
+    assert message in result.stdout + result.stderr
+    study = load_recorded_study(tmp_path / "sweep")
+    assert [t.state for t in study.trials] == [TrialState.FAIL] * 2
+    for job in ("0", "1"):
+        record = json.loads((tmp_path / "sweep" / job / "metrics.json").read_text())
+        assert (record["status"], record["reason"][: len(message)]) == ("failed", message)
 
 
 def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path: Path) -> None:
@@ -125,10 +240,15 @@ def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path: Path) -> None:
 
 def test_conditional_parameters_from_a_search_preset(tmp_path: Path) -> None:
     result = run_train(
-        "-m", "hparams_search=optimizer", "hydra.sweeper.n_trials=12", *FAST, cwd=tmp_path
+        "-m",
+        "hparams_search=optimizer",
+        "hydra.sweeper.n_trials=10",
+        "~hydra.callbacks.report",
+        *FAST,
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
-    rows = results(sweep_dir_of(tmp_path))
+    rows = assert_records_agree(sweep_dir_of(tmp_path))
     assert {r["optimizer"] for r in rows} == {"adam", "sgd"}
     for row in rows:
         # momentum is searched (and recorded) only in trials that chose SGD
@@ -137,47 +257,65 @@ def test_conditional_parameters_from_a_search_preset(tmp_path: Path) -> None:
 
 def test_learning_rate_first_preset(tmp_path: Path) -> None:
     result = run_train(
-        "-m", "hparams_search=lr_first", "hydra.sweeper.n_trials=3", *FAST, cwd=tmp_path
+        "-m",
+        "hparams_search=lr_first",
+        "hydra.sweeper.n_trials=3",
+        "~hydra.callbacks.report",
+        *FAST,
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
-    rows = results(sweep_dir_of(tmp_path))
+    rows = assert_records_agree(sweep_dir_of(tmp_path))
     assert len(rows) == 3
     assert all(1e-5 <= float(r["optimizer.lr"]) <= 1e-1 for r in rows)
+    study = load_recorded_study(sweep_dir_of(tmp_path))
+    assert study.trials[0].distributions["optimizer.lr"].log
 
 
-def test_results_grow_while_the_sweep_runs(tmp_path: Path) -> None:
+def test_results_and_the_report_while_the_sweep_runs(tmp_path: Path) -> None:
+    """results.csv grows as trials end, the running trial shows in TensorBoard before it
+    ends, and `hpsweep report` reads a sweep that is still running."""
+    from tests.test_report import report
+    from tests.test_tensorboard import read_run
+
     process = subprocess.Popen(
         [
             *(sys.executable, str(TRAIN_PY), "-m", "optimizer.lr=0.001,0.002,0.003,0.004"),
-            *("trainer.epochs=15", "~callbacks.early_stopping"),
+            *("trainer.epochs=60", "~callbacks.early_stopping", "hydra.sweep.dir=sweep"),
         ],
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    sweep = tmp_path / "sweep"
     seen: set[int] = set()
     try:
-        while process.poll() is None:
-            files = list((tmp_path / "multirun").glob("*/*/results.csv"))
-            if files:
-                seen.add(len(files[0].read_text().splitlines()) - 1)
+        deadline = time.monotonic() + 240
+        while process.poll() is None and time.monotonic() < deadline and 2 not in seen:
+            if (sweep / "results.csv").is_file():
+                seen.add(len(results(sweep)))
             time.sleep(0.05)
+        assert seen >= {0, 1, 2}, f"row counts seen while running: {sorted(seen)}"
+
+        # the third trial runs now: its scalars show within seconds, before it ends
+        running = sweep / "2"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            ended = (running / "metrics.json").exists()
+            has_events = any(running.glob("events.out.tfevents.*"))
+            if has_events and "val/loss" in read_run(running).Tags()["tensors"]:
+                break
+            assert not ended, "the trial ended before TensorBoard showed any of its epochs"
+            time.sleep(0.2)
+        else:
+            raise AssertionError("the running trial's scalars never reached TensorBoard")
+
+        shown = report(sweep)
+        assert shown.returncode == 0, shown.stderr
+        listed = re.search(r"(\d+) trials \((\d+) complete\)", shown.stdout)
+        assert listed is not None, shown.stdout
+        assert int(listed[1]) == int(listed[2]) >= 2
+        assert (sweep / "history.png").is_file()
     finally:
-        process.wait(timeout=300)
-    assert process.returncode == 0
-    assert seen & {1, 2, 3}, f"row counts seen while running: {sorted(seen)}"
-
-
-def test_best_yaml_reproduces_the_best_value(tmp_path: Path) -> None:
-    result = run_train("-m", "optimizer.lr=0.001,0.01", *FAST, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    sweep = sweep_dir_of(tmp_path)
-    best_value = min(float(r["value"]) for r in results(sweep))
-
-    rerun = tmp_path / "rerun"
-    result = run_train(
-        "--config-path", str(sweep), "--config-name", "best", f"hydra.run.dir={rerun}", cwd=tmp_path
-    )
-    assert result.returncode == 0, result.stderr
-    metrics = json.loads((rerun / "metrics.json").read_text())
-    assert metrics["val/loss"] == pytest.approx(best_value, rel=1e-6)
+        process.kill()
+        process.wait()

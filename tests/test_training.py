@@ -9,7 +9,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from hpsweep.sweep.outcome import RunStatus
-from hpsweep.training import train
+from hpsweep.training import cpu_threads, resolve_device, train
 from hpsweep.training.callbacks import RunState, TrainingCallback
 from hpsweep.training.objective import UnknownMetricError, objective_value
 from tests.conftest import ComposeTrain
@@ -96,3 +96,31 @@ def test_objective_names_no_metric() -> None:
         UnknownMetricError, match=r"val/acc is not a metric of this run; .*val/loss"
     ):
         objective_value(objective, {"val/loss": 0.3, "train/loss": 0.2})
+
+
+@pytest.mark.parametrize(
+    ("name", "cuda_available", "expected"),
+    [("auto", True, "cuda"), ("auto", False, "cpu"), ("cpu", True, "cpu"), ("cuda", True, "cuda")],
+)
+def test_device_auto_picks_a_gpu_when_torch_sees_one(
+    name: str, cuda_available: bool, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    # No GPU here: torch's own answer is faked, the choice made on it is the code under test.
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda_available)
+    assert resolve_device(name).type == expected
+
+
+def test_device_cuda_without_a_gpu_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(RuntimeError, match=r"trainer\.device=cuda but torch sees no CUDA device"):
+        resolve_device("cuda")
+
+
+@pytest.mark.parametrize(("configured", "expected"), [(3, 3), (1, 1), (None, None)])
+def test_num_threads_outside_a_launcher(configured: int | None, expected: int | None) -> None:
+    # Outside Hydra (no launcher workers to share the cores with) only the setting counts.
+    assert cpu_threads(configured) == expected

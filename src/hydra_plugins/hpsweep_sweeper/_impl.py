@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import signal
+import warnings
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -138,10 +139,14 @@ class HpsweepSweeperImpl(Sweeper):
         sampler_config = OmegaConf.to_container(self.sampler_config, resolve=True)
         if sampler_config.get("seed", 0) is None:
             sampler_config["seed"] = seed
-        sampler = instantiate(
-            sampler_config,
-            _execution_whitelist_=("optuna.samplers.*", "hydra_plugins.hydra_optuna_sweeper.*"),
-        )
+        with warnings.catch_warnings():
+            # Optuna marks some samplers (qmc, gp) experimental and warns on every
+            # construction; the user chose one by name, so the warning tells them nothing.
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            sampler = instantiate(
+                sampler_config,
+                _execution_whitelist_=("optuna.samplers.*", "hydra_plugins.hydra_optuna_sweeper.*"),
+            )
         if not isinstance(sampler, optuna.samplers.BaseSampler):
             raise ValueError(
                 "hydra/sweeper/sampler=grid needs the space up front: "
