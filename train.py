@@ -3,10 +3,14 @@
 python train.py                                   # defaults: Adam, lr 1e-3, batch 64
 python train.py optimizer=sgd model=cnn regularization=dropout
 python train.py -m optimizer.lr='interval(1e-4,1e-1)'
+
+Bad input stops in a Hydra callback (hpsweep.hydra_callbacks.validate) before `main`
+runs; torch and TensorBoard are imported only inside `main`, so that stop is quick.
 """
 
 import logging
 import math
+import sys
 from pathlib import Path
 
 import hydra
@@ -16,8 +20,6 @@ from omegaconf import DictConfig
 
 from hpsweep.sweep.outcome import RunStatus, TrialOutcome, utc_now
 from hpsweep.sweep.resolvers import register_resolvers
-from hpsweep.tensorboard.hparams import run_hparams
-from hpsweep.training import train
 from hpsweep.training.objective import objective_value
 from hpsweep.training.trusted_targets import TRUSTED_TARGETS
 
@@ -29,18 +31,22 @@ register_resolvers()
 def main(cfg: DictConfig) -> float:
     """One run: train, record its outcome (metrics.json) in the run's folder, return
     the objective (NaN when the run diverged: never a value)."""
+    from hpsweep.tensorboard.hparams import run_hparams
+    from hpsweep.training import train
+
     hydra_cfg = HydraConfig.get()
     output_dir = Path(hydra_cfg.runtime.output_dir)
     hparams = run_hparams(cfg, hydra_cfg.runtime.choices, hydra_cfg.overrides.task)
     started = utc_now()
     try:
         metrics = train(cfg, output_dir, hparams)
-    except Exception:
+    except Exception as error:
         if hydra_cfg.mode == RunMode.MULTIRUN:
             # The sweep records the trial as failed and goes on; the traceback goes into
             # the trial's own log, where its curves and config are.
             log.exception("trial failed")
-        raise
+            raise
+        exit_with_one_line(error)
     status = RunStatus(metrics.pop("status"))
     value = objective_value(cfg.objective, metrics) if status.has_value else None
     epochs = int(metrics.pop("epochs"))
@@ -57,6 +63,21 @@ def main(cfg: DictConfig) -> float:
     )
     outcome.write(output_dir)
     return math.nan if value is None else value
+
+
+def exit_with_one_line(error: Exception) -> None:
+    """A single run that fails while training (out of memory, say): the traceback goes
+    to the run's log file only, the console gets one line pointing there, exit 1."""
+    record = log.makeRecord(
+        log.name, logging.ERROR, __file__, 0, "run failed", None, sys.exc_info()
+    )
+    logs = [h for h in logging.getLogger().handlers if isinstance(h, logging.FileHandler)]
+    for handler in logs:
+        handler.handle(record)
+    where = logs[0].baseFilename if logs else "no log file: run with hydra/job_logging=default"
+    reason = " ".join(f"{type(error).__name__}: {error}".split())
+    print(f"Error: the run failed: {reason} (traceback in {where})", file=sys.stderr)
+    raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

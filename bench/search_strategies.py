@@ -39,6 +39,7 @@ import optuna
 from hydra import compose, initialize_config_dir
 
 from hpsweep.sweep.outcome import RunStatus
+from hpsweep.sweep.resolvers import register_resolvers
 from hpsweep.training import train
 from hpsweep.training.callbacks import RunState, TrainingCallback
 
@@ -122,6 +123,7 @@ class ReportToTrial(TrainingCallback):
 
 def optuna_in_process(seed: int, trials: int, study_name: str) -> list[Trial]:
     """The hyperband sweep as a hand-written Optuna loop calling the same `train`."""
+    register_resolvers()  # conf/ uses them, as train.py does
     with initialize_config_dir(config_dir=str(ROOT / "conf")):
         base = compose("train", overrides=FIXED)
     ran: list[Trial] = []

@@ -28,8 +28,10 @@ import sys, tempfile
 from pathlib import Path
 import optuna
 from hydra import compose, initialize_config_dir
+from hpsweep.sweep.resolvers import register_resolvers
 from hpsweep.training import train
 
+register_resolvers()  # conf/ uses them, as train.py does
 trials, epochs = int(sys.argv[1]), int(sys.argv[2])
 with initialize_config_dir(config_dir=sys.argv[3]):
     base = compose("train", overrides=[f"trainer.epochs={epochs}", "trainer.device=cpu"])

@@ -12,12 +12,15 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.plugins import Plugins
 from omegaconf import DictConfig
 
+from hpsweep.sweep.resolvers import register_resolvers
 from tests.data_files import write_blobs_csv, write_blobs_npz
 
 # Import every Hydra plugin, registering its configs, before any test runs: Hydra's
 # test suites restore the ConfigStore to what it held when each of their tests began,
 # and a plugin first imported after that would not register its configs again.
 Plugins.instance()
+# conf/ uses hpsweep's resolvers (objective.mode: ${hpsweep_mode:...}), as train.py does.
+register_resolvers()
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF_DIR = ROOT / "conf"

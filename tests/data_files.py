@@ -7,12 +7,16 @@ from pathlib import Path
 import numpy as np
 
 
-def write_blobs_csv(path: Path, n: int = 240, regression: bool = False, seed: int = 0) -> Path:
-    """A user's table: three numeric features and a target (class names or a number)."""
+def write_blobs_csv(
+    path: Path, n: int = 240, regression: bool = False, seed: int = 0, scale: float = 1.0
+) -> Path:
+    """A user's table: three numeric features and a target (class names or a number,
+    `scale` times a linear function of the features plus a little noise)."""
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, 3))
     if regression:
-        targets = [f"{v:.5f}" for v in x @ np.array([1.5, -2.0, 0.5]) + 0.1 * rng.normal(size=n)]
+        values = scale * (x @ np.array([1.5, -2.0, 0.5]) + 0.1 * rng.normal(size=n))
+        targets = [f"{v:.5f}" for v in values]
     else:
         names = np.array(["cat", "dog", "eel"])
         labels = rng.integers(0, 3, size=n)

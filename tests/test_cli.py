@@ -2,7 +2,8 @@
 
 Each command runs with the test's tmp_path as working directory, so Hydra's
 outputs/ and multirun/ land there and "no folder was created" can be checked.
-Python runs with -W error, as Hydra's own run_python_script does.
+Python runs with -W error, as Hydra's own run_python_script does. Bad input has its
+own table: tests/test_bad_input.py.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import yaml
 
 from tests.conftest import TRAIN_PY
@@ -78,33 +78,3 @@ def test_training_on_a_users_csv(tmp_path: Path) -> None:
     [job] = job_dirs(tmp_path / "outputs")
     metrics = json.loads((job / "metrics.json").read_text())
     assert metrics["val/acc"] > 0.8  # the classes are separable
-
-
-BAD_INPUT = [
-    # (arguments, fragments the message must contain)
-    (["optimizer=adamm"], ["Could not find 'optimizer/adamm'", "adam", "adamw", "rmsprop", "sgd"]),
-    (["model=resnet"], ["Could not find 'model/resnet'", "attention", "cnn", "mlp"]),
-    (["trainer.epoch=3"], ["Could not override 'trainer.epoch'", "Did you mean: 'epochs'"]),
-    (["optimizer.lr=0"], ["invalid value optimizer.lr=0: must be a number > 0"]),
-    (["optimizer.lr=-0.1"], ["invalid value optimizer.lr=-0.1"]),
-    (["regularization.dropout=1"], ["invalid value regularization.dropout=1: must be in [0, 1)"]),
-    (["trainer.batch_size=0"], ["invalid value trainer.batch_size=0: must be an integer > 0"]),
-    (["data=csv", "data.path=nope.csv", "data.target=label"], ["data file not found: nope.csv"]),
-    (["data=csv", "data.path=my.csv", "data.target=species"], ["column 'species' not found"]),
-    (["optimizer.lr=interval(1e-4"], ["optimizer.lr=interval(1e-4", "no viable alternative"]),
-    (["-m", "optimizer.lr=0", "model=mlp,cnn"], ["invalid value optimizer.lr=0"]),
-]
-
-
-@pytest.mark.parametrize(("args", "fragments"), BAD_INPUT, ids=lambda v: " ".join(v))
-def test_bad_input_exits_1_with_a_clear_message_and_no_output(
-    args: list[str], fragments: list[str], tmp_path: Path
-) -> None:
-    write_blobs_csv(tmp_path / "my.csv")
-    result = run_train(*args, cwd=tmp_path)
-
-    assert result.returncode == 1
-    for fragment in fragments:
-        assert fragment in result.stderr
-    assert "Traceback" not in result.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["my.csv"]  # no outputs/, multirun/

@@ -105,11 +105,14 @@ def test_presets_choose_pruner_and_search(
         assert cfg.hydra.sweeper.pruner.max_resource == 9  # the run's epochs
 
 
-@pytest.mark.parametrize(("mode", "direction"), [("min", "minimize"), ("max", "maximize")])
+@pytest.mark.parametrize(
+    ("metric", "direction"), [("val/loss", "minimize"), ("val/acc", "maximize")]
+)
 def test_default_sweeper_follows_objective_mode(
-    mode: str, direction: str, compose_train: ComposeTrain
+    metric: str, direction: str, compose_train: ComposeTrain
 ) -> None:
-    cfg = compose_train(f"objective.mode={mode}", hydra=True)
+    # objective.mode follows the metric unless set: a loss is minimized, an accuracy maximized.
+    cfg = compose_train(f"objective.metric={metric}", hydra=True)
     assert cfg.hydra.sweeper._target_ == HPSWEEP
     assert cfg.hydra.sweeper.search == "auto"
     assert cfg.hydra.sweeper.direction == direction

@@ -9,6 +9,7 @@ import pytest
 
 from hpsweep.training import train
 from hpsweep.training.callbacks import EarlyStoppingRule
+from hpsweep.training.validation import ConfigError
 from tests.conftest import ComposeTrain
 
 # (patience, min_delta, mode, values, step at which update() first says stop or None)
@@ -99,9 +100,11 @@ def test_early_stopping_can_be_removed(compose_train: ComposeTrain, tmp_path: Pa
 
 
 def test_monitor_that_is_no_metric(compose_train: ComposeTrain, tmp_path: Path) -> None:
+    # Checked before anything is built (hpsweep.training.validation), not at epoch 1.
     cfg = compose_train(*FAST, "callbacks.early_stopping.monitor=val/f1")
-    with pytest.raises(KeyError, match="monitor=val/f1 is not a metric of this run"):
+    with pytest.raises(ConfigError, match="monitor=val/f1 is not reported after every epoch"):
         train(cfg, tmp_path)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_best_checkpoint_is_the_best_epoch(compose_train: ComposeTrain, tmp_path: Path) -> None:

@@ -223,26 +223,3 @@ def test_two_sweeps_started_together_get_two_folders(tmp_path: Path) -> None:
     assert len(folders) == 2
     for folder in folders:
         assert len(assert_records_agree(folder)) == 1
-
-
-SWEEP_BAD_INPUT = [
-    (["optimizer=adam,adamm"], "Could not find 'optimizer/adamm' Available options in"),
-    (["optimizer.lr=0.1,-1"], "invalid value optimizer.lr=-1: must be a number > 0"),
-    (["regularization.dropout=0.1,1.5"], "invalid value regularization.dropout=1.5"),
-    (["hydra/sweeper=grid", "optimizer.lr=interval(0.1,1)"], "runs lists only"),
-    (["optimizer.lr=tag(log,interval(0,1))"], "a log-scale interval needs a lower bound > 0"),
-    (["model=mlp,cnn", "model.width=8,0"], "invalid value model.width=0"),
-    (["hydra.sweeper.n_trialz=3"], "Did you mean: 'n_trials'"),
-    (["hydra/sweeper=random", "optimizer.lr=interval(1e-4"], "no viable alternative"),
-]
-
-
-@pytest.mark.parametrize(("args", "message"), SWEEP_BAD_INPUT, ids=lambda v: " ".join(v))
-def test_bad_sweep_input_stops_before_any_folder_or_study(
-    args: list[str], message: str, tmp_path: Path
-) -> None:
-    result = run_train("-m", *args, "data=synthetic", cwd=tmp_path)
-    assert result.returncode == 1
-    assert message in result.stderr
-    assert "Traceback" not in result.stderr
-    assert list(tmp_path.iterdir()) == []  # no multirun/, no study

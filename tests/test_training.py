@@ -5,12 +5,16 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 from omegaconf import OmegaConf
 
 from hpsweep.sweep.outcome import RunStatus
 from hpsweep.training import cpu_threads, resolve_device, train
 from hpsweep.training.callbacks import RunState, TrainingCallback
+from hpsweep.training.data import load_csv
+from hpsweep.training.loop import evaluate, loss_to_target_units
 from hpsweep.training.objective import UnknownMetricError, objective_value
 from tests.conftest import ComposeTrain
 from tests.data_files import write_blobs_csv
@@ -47,6 +51,39 @@ def test_regression_on_a_csv(tmp_path: Path, compose_train: ComposeTrain) -> Non
     )
     assert "val/acc" not in metrics
     assert metrics["val/loss"] < 0.5  # the target's variance is about 6.5
+
+
+def test_a_regression_target_in_any_units_is_learned(
+    tmp_path: Path, compose_train: ComposeTrain
+) -> None:
+    # A target in the hundreds (variance ~ 40000, like make_regression's) is standardized
+    # for training; the losses come back in its own units.
+    csv = write_blobs_csv(tmp_path / "r.csv", regression=True, scale=80.0)
+    y = np.loadtxt(csv, delimiter=",", skiprows=1)[:, -1]
+    metrics = train(
+        compose_train("data=csv", f"data.path={csv}", "data.target=label", "trainer.epochs=5"),
+        tmp_path,
+    )
+    assert metrics["val/loss"] < 0.1 * y.var()
+
+
+def test_regression_losses_are_in_the_targets_units(tmp_path: Path) -> None:
+    csv = write_blobs_csv(tmp_path / "r.csv", regression=True, scale=80.0)
+    data = load_csv(str(csv), target="label")
+    y = np.loadtxt(csv, delimiter=",", skiprows=1)[:, -1]
+    assert abs(data.y_train.mean().item()) < 1e-4  # standardized by the training split
+    assert data.y_std > 100
+
+    class PredictsTheTrainingMean(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.zeros(len(x), 1)  # 0 in standardized units: y_mean in the target's
+
+    loss = evaluate(
+        PredictsTheTrainingMean(), data.x_val, data.y_val, "regression", loss_to_target_units(data)
+    )["loss"]
+    y_val = data.y_val.numpy().ravel() * data.y_std + data.y_mean  # back to the file's values
+    assert np.abs(y_val[:, None] - y[None, :]).min(axis=1).max() < 1e-2
+    assert loss == pytest.approx(np.mean((y_val - data.y_mean) ** 2), rel=1e-4)
 
 
 def test_diverging_run_stops_at_the_first_non_finite_loss(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from hpsweep.training.validation import ConfigError, validate
+from hpsweep.training.validation import ACTIVATION_NAMES, ConfigError, validate
 from tests.conftest import ComposeTrain
+from tests.data_files import write_blobs_csv
 
 INVALID = [
     # (overrides, fragment of the message)
@@ -31,6 +34,15 @@ INVALID = [
     (["data=csv"], "data.path is required"),
     (["data=npz"], "data.path is required"),
     (["data=csv", "data.path=missing.csv", "data.target=y"], "data file not found: missing.csv"),
+    # metric names against what the run reports, modes against their metric
+    (["callbacks.early_stopping.monitor=val/nonexistent"], "is not reported after every epoch"),
+    (["objective.metric=test/loss"], "callbacks.early_stopping.monitor=test/loss is not reported"),
+    (["objective.metric=test/acc", "callbacks=none", "data.test_fraction=0"], "no test split"),
+    (["objective.metric=val/acc", "objective.mode=min"], "objective.mode=min contradicts"),
+    (["callbacks.checkpoint.mode=max"], "callbacks.checkpoint.mode=max contradicts"),
+    (["callbacks.tensorboard.mode=up"], "callbacks.tensorboard.mode='up': must be min or max"),
+    (["callbacks.early_stopping.patience=0"], "callbacks.early_stopping.patience=0"),
+    (["data=synthetic", "data.n_samples=2"], "2 samples leave 2 for training and 0 for valid"),
 ]
 
 
@@ -75,9 +87,66 @@ def test_npz_without_arrays(tmp_path: Path, compose_train: ComposeTrain) -> None
         ["optimizer=sgd", "model=cnn", "regularization=dropout"],
         ["model=attention", "regularization=label_smoothing", "scheduler=warmup_cosine"],
         ["objective.metric=val/acc", "objective.mode=max"],
+        ["objective.metric=val/acc", "callbacks.early_stopping.monitor=val/loss"],
+        ["objective.metric=test/acc", "callbacks=none"],
         ["trainer.num_threads=1", "trainer.device=cpu"],
     ],
     ids=lambda v: " ".join(v) or "defaults",
 )
 def test_valid_configs_pass(overrides: list[str], compose_train: ComposeTrain) -> None:
     validate(compose_train(*overrides))
+
+
+def test_data_that_does_not_fit_the_model_or_the_metric(
+    tmp_path: Path, compose_train: ComposeTrain
+) -> None:
+    regression = write_blobs_csv(tmp_path / "r.csv", regression=True)
+    data = ("data=csv", f"data.path={regression}", "data.target=label")
+    for overrides, message in [
+        (["model=cnn"], r"model=cnn needs image data.*shape \(3,\): use model=mlp"),
+        (["objective.metric=val/acc"], r"not reported by this run on data=csv .*\(regression\)"),
+        (["data.task=classification"], r"needs class labels .*: use data.task=regression"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            validate(compose_train(*data, *overrides))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "mode", "direction"),
+    [
+        ([], "min", "minimize"),
+        (["objective.metric=val/acc"], "max", "maximize"),
+        (["objective.metric=test/acc", "callbacks=none"], "max", "maximize"),
+        (["objective.metric=train/loss"], "min", "minimize"),
+    ],
+)
+def test_mode_defaults_to_the_metrics_direction(
+    overrides: list[str], mode: str, direction: str, compose_train: ComposeTrain
+) -> None:
+    cfg = compose_train(*overrides, hydra=True)
+    validate(cfg)
+    assert cfg.objective.mode == mode
+    assert cfg.hydra.sweeper.direction == direction  # the presets' ${objective.mode}imize
+    for callback in (cfg.callbacks or {}).values():
+        assert callback.mode == mode
+
+
+def test_a_callbacks_mode_follows_its_own_monitor(compose_train: ComposeTrain) -> None:
+    cfg = compose_train("objective.metric=val/acc", "callbacks.early_stopping.monitor=val/loss")
+    assert (cfg.callbacks.early_stopping.mode, cfg.callbacks.checkpoint.mode) == ("min", "max")
+
+
+def test_activation_names_are_the_models(compose_train: ComposeTrain) -> None:
+    from hpsweep.training.models import ACTIVATIONS
+
+    assert tuple(ACTIVATIONS) == ACTIVATION_NAMES
+
+
+def test_checking_a_config_imports_no_torch() -> None:
+    # train.py stops bad input before importing torch; that needs these modules torch-free.
+    code = (
+        "import sys, hpsweep.training.validation, hpsweep.hydra_callbacks.validate\n"
+        "import hpsweep.hydra_callbacks.report, hpsweep.hydra_callbacks.tensorboard_experiment\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

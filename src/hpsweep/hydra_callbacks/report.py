@@ -9,8 +9,6 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from hpsweep.report.loading import NotASweepError, load_sweep
-from hpsweep.report.plots import write_plots
 from hpsweep.sweep.spec import is_dry_run
 
 log = logging.getLogger(__name__)
@@ -26,6 +24,11 @@ class WriteReport(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         if is_dry_run(config):
             return
+        # Imported here, not with the module: Hydra builds every callback before the
+        # bad-input check runs, and that check should not wait for Optuna and plotting.
+        from hpsweep.report.loading import NotASweepError, load_sweep
+        from hpsweep.report.plots import write_plots
+
         try:
             sweep = load_sweep(Path(config.hydra.sweep.dir))
         except NotASweepError:

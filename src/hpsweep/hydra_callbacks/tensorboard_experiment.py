@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hydra import compose
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
-from tensorboard.plugins.hparams import summary_v2 as hp
 
 from hpsweep.sweep.spec import SweepSpec, is_dry_run
-from hpsweep.tensorboard.events import EventWriter
-from hpsweep.tensorboard.hparams import HParamValue, group_leaves, sweep_domains
+
+if TYPE_CHECKING:
+    from hpsweep.tensorboard.hparams import HParamValue
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,13 @@ class WriteHParamsExperiment(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         if is_dry_run(config):
             return
+        # Imported here, not with the module: Hydra builds every callback before the
+        # bad-input check runs, and that check should not wait for TensorBoard.
+        from tensorboard.plugins.hparams import summary_v2 as hp
+
+        from hpsweep.tensorboard.events import EventWriter
+        from hpsweep.tensorboard.hparams import group_leaves, sweep_domains
+
         spec = SweepSpec.of(config)
         fixed = list(spec.fixed)
         config_name = config.hydra.job.config_name

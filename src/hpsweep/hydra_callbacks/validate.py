@@ -1,6 +1,9 @@
 """Bad input stops before Hydra creates a run's output folder or a sweep's folder.
 
-A run's config is checked by hpsweep.training.validation. A sweep's jobs are composed
+A run's config is checked by hpsweep.training.validation. Hydra builds the sweeper
+after this callback's `on_multirun_start`, so the hpsweep sweeper's own settings
+(`hydra.sweeper.n_trials=0`, ...) are checked here too (hpsweep.sweep.settings), and a
+successive-halving or Hyperband sweep that can prune nothing says so. A sweep's jobs are composed
 by Hydra only when it launches them, so `-m optimizer=adam,adamm` or
 `-m optimizer.lr=0.1,-1` would create a sweep folder and a study and then fail trial by
 trial. So at multirun start this module reads the sweep's spec (hpsweep.sweep.spec:
@@ -18,6 +21,7 @@ optimizer.lr=-1: must be a number > 0".
 from __future__ import annotations
 
 import itertools
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -25,13 +29,17 @@ from typing import Any
 from hydra.core.override_parser.types import IntervalSweep
 from hydra.errors import HydraException
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from hpsweep.sweep.settings import SettingsError, check_settings, nothing_to_prune
 from hpsweep.sweep.spec import Parameter, SweepSpec, SweepSpecError
 from hpsweep.training.validation import ConfigError, validate
 
+log = logging.getLogger(__name__)
+
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
+HPSWEEP_SWEEPER = "hydra_plugins.hpsweep_sweeper.hpsweep_sweeper.HpsweepSweeper"
 # Enough to cover any sweep typed on a command line; larger spaces are sampled anyway.
 MAX_COMPOSITIONS = 200
 
@@ -79,6 +87,30 @@ def trial_overrides(spec: SweepSpec) -> Iterator[list[str]]:
             yield [*fixed, where, *others, f"{parameter.key}={value}"]
 
 
+def validate_sweeper_settings(config: DictConfig) -> None:
+    """Raise ConfigError for an invalid hydra.sweeper.* value of the hpsweep sweeper."""
+    if config.hydra.sweeper.get("_target_") != HPSWEEP_SWEEPER:
+        return
+    try:
+        check_settings(config.hydra.sweeper)
+    except SettingsError as error:
+        raise ConfigError(str(error)) from error
+
+
+def pruning_warning(config: DictConfig) -> str | None:
+    """One line when the sweep's pruner has no rung before the trials' last epoch."""
+    pruner = OmegaConf.select(config, "hydra.sweeper.pruner")
+    if not isinstance(pruner, DictConfig):
+        return None
+    max_resource = pruner.get("max_resource")
+    epochs = (
+        max_resource
+        if isinstance(max_resource, int)
+        else OmegaConf.select(config, "trainer.epochs", default=None)
+    )
+    return nothing_to_prune(pruner, epochs)
+
+
 def validate_sweep(config: DictConfig, compose: Compose) -> None:
     """Raise ConfigError for the first searched value that cannot run."""
     try:
@@ -123,7 +155,12 @@ class ValidateConfigCallback(Callback):
         def compose_job(overrides: list[str]) -> DictConfig:
             return compose(config.hydra.job.config_name, overrides=overrides)
 
-        _validate_or_exit(config, lambda cfg: validate_sweep(cfg, compose_job))
+        _validate_or_exit(
+            config, validate_sweeper_settings, lambda cfg: validate_sweep(cfg, compose_job)
+        )
+        warning = pruning_warning(config)
+        if warning:
+            log.warning(warning)
 
 
 def _validate_or_exit(config: DictConfig, *more_checks: Callable[[DictConfig], None]) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from hpsweep.sweep.resolvers import register_resolvers
 from hpsweep.sweep.results import FINISHED_WORDS, LEADING_COLUMNS, RESULTS_FILE, TRAILING_COLUMNS
 
 
@@ -76,6 +77,7 @@ def load_sweep(path: Path) -> Sweep:
     ]
     config_file = path / "multirun.yaml"
     config = OmegaConf.load(config_file) if config_file.is_file() else OmegaConf.create()
+    register_resolvers()  # objective.mode is `${hpsweep_mode:...}` in the saved config
     epochs = OmegaConf.select(config, "trainer.epochs", default=None)
     return Sweep(
         path=path,

@@ -6,6 +6,8 @@ import secrets
 
 from omegaconf import OmegaConf
 
+from hpsweep.training.objective import metric_direction
+
 
 def register_resolvers() -> None:
     """`${hpsweep_unique:}`: a short random token, the same for every use in one config.
@@ -13,8 +15,13 @@ def register_resolvers() -> None:
     Sweep folders end in it, so two sweeps started in the same second never share a
     folder. Hydra copies the resolver cache from the sweep's config into each job's,
     so every job of a sweep sees the same token.
+
+    `${hpsweep_mode:<metric>}`: min or max, the metric's own direction
+    (hpsweep.training.objective.metric_direction); objective.mode and the callbacks'
+    modes default to it.
     """
     OmegaConf.register_resolver("hpsweep_unique", unique_token, use_cache=True, replace=True)
+    OmegaConf.register_resolver("hpsweep_mode", metric_direction, replace=True)
 
 
 def unique_token() -> str:

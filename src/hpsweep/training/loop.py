@@ -70,8 +70,11 @@ def make_loss(task: str, label_smoothing: float) -> nn.Module:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, task: str) -> dict[str, float]:
-    """Mean loss (unsmoothed) and, for classification, accuracy on one split."""
+def evaluate(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, task: str, loss_scale: float = 1.0
+) -> dict[str, float]:
+    """Mean loss (unsmoothed, times `loss_scale`) and, for classification, accuracy on
+    one split."""
     model.eval()
     loss_fn = make_loss(task, label_smoothing=0.0)
     total_loss = torch.zeros((), device=x.device)
@@ -83,7 +86,7 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, task: str) -> d
         if task == "classification":
             correct += (logits.argmax(dim=1) == yb).sum()
     # note: .item() is a CPU-GPU sync point; once per split and epoch is cheap.
-    metrics = {"loss": total_loss.item() / len(x)}
+    metrics = {"loss": total_loss.item() / len(x) * loss_scale}
     if task == "classification":
         metrics["acc"] = correct.item() / len(x)
     return metrics
@@ -117,7 +120,13 @@ def train_one_epoch(
         loss.backward()
         optimizer.step()
         total_loss += loss.detach() * len(index)
-    return total_loss.item() / n
+    return total_loss.item() / n * loss_to_target_units(data)
+
+
+def loss_to_target_units(data: Splits) -> float:
+    """What turns a loss on standardized regression targets into the MSE in the
+    target's own units (y_std**2); 1 for classification."""
+    return data.y_std**2
 
 
 @dataclass
@@ -202,7 +211,13 @@ def fit(parts: Parts, run: RunState, batch_size: int, augment: float) -> dict[st
                 parts.generator,
             )
             parts.scheduler.step()
-            val = evaluate(parts.model, parts.data.x_val, parts.data.y_val, parts.data.task)
+            val = evaluate(
+                parts.model,
+                parts.data.x_val,
+                parts.data.y_val,
+                parts.data.task,
+                loss_to_target_units(parts.data),
+            )
             last = {"train/loss": train_loss, **{f"val/{k}": v for k, v in val.items()}}
             log.info(
                 "epoch %*d/%d  %s  lr %.3g  (%.2fs)",
@@ -235,11 +250,11 @@ def fit(parts: Parts, run: RunState, batch_size: int, augment: float) -> dict[st
 def final_metrics(parts: Parts) -> dict[str, float]:
     """The final model (the best epoch's, when early stopping restored it) on val and test."""
     data = parts.data
-    final = {
-        f"val/{k}": v for k, v in evaluate(parts.model, data.x_val, data.y_val, data.task).items()
-    }
+    scale = loss_to_target_units(data)
+    val = evaluate(parts.model, data.x_val, data.y_val, data.task, scale)
+    final = {f"val/{k}": v for k, v in val.items()}
     if len(data.x_test):
-        test = evaluate(parts.model, data.x_test, data.y_test, data.task)
+        test = evaluate(parts.model, data.x_test, data.y_test, data.task, scale)
         final.update({f"test/{k}": v for k, v in test.items()})
     return final
 

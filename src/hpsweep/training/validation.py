@@ -1,12 +1,17 @@
-"""Checks of a composed config that Hydra cannot make: values and data files.
+"""Checks of a composed config that Hydra cannot make: values, data, device, metrics.
 
 Hydra already rejects unknown config options, unknown keys and malformed overrides.
-What it cannot know is that a learning rate must be positive or that a CSV must
-have the target column; `validate` checks those and raises one `ConfigError` whose
-message names the key, the value and what is allowed.
+What it cannot know is that a learning rate must be positive, that a CSV must have
+the target column and numbers in every feature cell, that model=cnn needs images, that
+a regression run reports no accuracy, or that there is no GPU; `validate` checks
+those and raises one `ConfigError` whose message names the key, the value and what is
+allowed. It runs before Hydra creates a folder (hpsweep.hydra_callbacks.validate), so
+it imports no torch unless trainer.device=cuda asks whether there is a GPU.
 
 Rules apply only to keys that the composed config has, so one table serves every
 combination of config options.
+
+    validate(cfg)  # ConfigError: objective.mode=min contradicts objective.metric=val/acc ...
 """
 
 from __future__ import annotations
@@ -14,17 +19,30 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from hpsweep.training.data import read_csv_columns
-from hpsweep.training.models import ACTIVATIONS
+from hpsweep.training.data_files import (
+    DataError,
+    Task,
+    read_csv,
+    read_npz,
+    resolve_task,
+    split_sizes,
+)
+from hpsweep.training.objective import metric_direction
 
-# Metrics that train() can report; val/acc and test/acc only on classification data.
+# Metrics that train() can report; val/acc and test/acc only on classification data,
+# test/* only with a test split.
 METRICS = ("train/loss", "val/loss", "val/acc", "test/loss", "test/acc")
+# Those reported after every epoch, which the training callbacks can monitor.
+EPOCH_METRICS = ("train/loss", "val/loss", "val/acc")
+# The keys of hpsweep.training.models.ACTIVATIONS, named here so that checking a
+# config does not import torch (a test keeps the two equal).
+ACTIVATION_NAMES = ("relu", "gelu", "silu", "tanh", "leaky_relu", "elu")
 
 
 class ConfigError(ValueError):
@@ -75,10 +93,17 @@ RULES: tuple[Rule, ...] = (
     Rule("model.layers", _positive_int, "must be an integer > 0"),
     Rule("model.dim", _positive_int, "must be an integer > 0"),
     Rule(
-        "model.activation", lambda v: v in ACTIVATIONS, f"must be one of {', '.join(ACTIVATIONS)}"
+        "model.activation",
+        lambda v: v in ACTIVATION_NAMES,
+        f"must be one of {', '.join(ACTIVATION_NAMES)}",
     ),
     Rule("data.val_fraction", lambda v: _number(v) and 0 < v < 1, "must be in (0, 1)"),
     Rule("data.test_fraction", _fraction, "must be in [0, 1)"),
+    Rule("data.n_samples", _positive_int, "must be an integer > 0"),
+    Rule("data.n_classes", _positive_int, "must be an integer > 0"),
+    Rule("data.image_size", _positive_int, "must be an integer > 0"),
+    Rule("callbacks.early_stopping.patience", _positive_int, "must be an integer > 0"),
+    Rule("callbacks.early_stopping.min_delta", lambda v: _number(v) and v >= 0, "must be >= 0"),
     Rule(
         "data.task",
         lambda v: v in ("auto", "classification", "regression"),
@@ -107,40 +132,148 @@ def check_model_shape(cfg: DictConfig) -> None:
         raise ConfigError(f"model.dim={model.dim} must be divisible by model.heads={model.heads}")
 
 
-def check_data_files(cfg: DictConfig) -> None:
-    """The data file exists and has what the config names (target column, x/y arrays)."""
+@dataclass(frozen=True)
+class DataFacts:
+    """What a run's data is, known before loading it into tensors."""
+
+    task: Task
+    sample_shape: tuple[int, ...]  # of one sample: (C, H, W) for images, (F,) for tables
+    n_samples: int
+    source: str  # for messages: "data=csv (my.csv)"
+
+
+def check_data(cfg: DictConfig) -> DataFacts | None:
+    """The data file exists, reads, holds finite numbers and fits `data.task`; None when
+    the data is a loader of the user's own that hpsweep cannot look into."""
     data = cfg.get("data")
-    if data is None or not _has_key(data, "path"):
-        return
+    if data is None or "_target_" not in data:
+        return None
+    loader = str(data._target_).rsplit(".", 1)[-1]
+    if loader == "load_digits":
+        return DataFacts("classification", (1, 8, 8), 1797, "data=digits")
+    if loader == "make_synthetic":
+        size = data.get("image_size", 8)
+        return DataFacts(
+            "classification", (1, size, size), data.get("n_samples", 600), "data=synthetic"
+        )
+    if loader not in ("load_csv", "load_npz"):
+        return None
     if OmegaConf.is_missing(data, "path"):
         raise ConfigError("data.path is required: add data.path=<file>")
     path = Path(data.path)
     if not path.is_file():
         raise ConfigError(f"data file not found: {path} (data.path, relative to {Path.cwd()})")
-    if _has_key(data, "target"):
+    target = None
+    if loader == "load_csv":
         if OmegaConf.is_missing(data, "target"):
             raise ConfigError("data.target is required: add data.target=<column name>")
-        try:
-            columns = read_csv_columns(path)
-        except (ValueError, UnicodeDecodeError) as error:
-            raise ConfigError(f"cannot read {path} as CSV: {error}") from error
-        if data.target not in columns:
+        target = str(data.target)
+    task, sample_shape, n_samples = _file_facts(
+        path.resolve(), path.stat().st_mtime_ns, target, str(data.get("task", "auto"))
+    )
+    kind = "csv" if target is not None else "npz"
+    return DataFacts(task, sample_shape, n_samples, f"data={kind} ({path})")
+
+
+@lru_cache(maxsize=16)
+def _file_facts(
+    path: Path, mtime_ns: int, target: str | None, task: str
+) -> tuple[Task, tuple[int, ...], int]:
+    # A sweep validates one composed config per searched value: read each file once.
+    x, y = read_csv(path, target) if target is not None else read_npz(path)
+    return resolve_task(y, task), tuple(x.shape[1:]), len(x)
+
+
+def check_fits_data(cfg: DictConfig, facts: DataFacts) -> None:
+    """The split leaves samples to train and validate on; the model takes the samples."""
+    data = cfg.data
+    split_sizes(facts.n_samples, data.get("val_fraction", 0.2), data.get("test_fraction", 0.2))
+    model = cfg.get("model")
+    is_cnn = model is not None and str(model.get("_target_", "")).endswith(".CNN")
+    if is_cnn and len(facts.sample_shape) != 3:
+        raise ConfigError(
+            f"model=cnn needs image data, samples shaped (channels, height, width); "
+            f"{facts.source} has samples of shape {facts.sample_shape}: "
+            "use model=mlp or model=attention"
+        )
+
+
+def reported_metrics(facts: DataFacts | None, cfg: DictConfig) -> tuple[str, ...]:
+    """The final metrics a run reports (metrics.json), as far as its data tells."""
+    if facts is None:
+        return METRICS
+    has_test = split_sizes(
+        facts.n_samples, cfg.data.get("val_fraction", 0.2), cfg.data.get("test_fraction", 0.2)
+    )[2]
+    return tuple(
+        metric
+        for metric in METRICS
+        if (facts.task == "classification" or not metric.endswith("/acc"))
+        and (has_test or not metric.startswith("test/"))
+    )
+
+
+def check_metrics(cfg: DictConfig, facts: DataFacts | None) -> None:
+    """objective.metric is reported by this run; every callback monitors a per-epoch
+    metric; every mode agrees with its metric's direction."""
+    reported = reported_metrics(facts, cfg)
+    objective = cfg.get("objective")
+    if objective is not None and "metric" in objective and objective.metric not in reported:
+        context = ""
+        if facts is not None:
+            notes = [facts.task] + ([] if "test/loss" in reported else ["no test split"])
+            context = f" on {facts.source} ({', '.join(notes)})"
+        raise ConfigError(
+            f"objective.metric={objective.metric} is not reported by this run{context}; "
+            f"it reports: {', '.join(reported)}"
+        )
+    epoch_metrics = tuple(m for m in EPOCH_METRICS if m in reported)
+    for name, node in (cfg.get("callbacks") or {}).items():
+        if isinstance(node, DictConfig) and "monitor" in node and node.monitor not in epoch_metrics:
             raise ConfigError(
-                f"data.target: column '{data.target}' not found in {path}; "
-                f"its columns are: {', '.join(columns)}"
+                f"callbacks.{name}.monitor={node.monitor} is not reported after every epoch; "
+                f"monitor one of: {', '.join(epoch_metrics)}"
             )
-    elif path.suffix == ".npz":
-        try:
-            with np.load(path) as arrays:
-                names = set(arrays.files)
-        except (OSError, ValueError) as error:
-            raise ConfigError(f"cannot read {path} as .npz: {error}") from error
-        if not {"x", "y"} <= names:
-            raise ConfigError(f"{path} must hold arrays 'x' and 'y'; it has: {', '.join(names)}")
+    pairs = [("objective", "metric", objective)]
+    pairs += [(f"callbacks.{n}", "monitor", c) for n, c in (cfg.get("callbacks") or {}).items()]
+    for prefix, metric_key, node in pairs:
+        if not isinstance(node, DictConfig) or metric_key not in node or "mode" not in node:
+            continue
+        metric, mode = node[metric_key], node.mode
+        if mode not in ("min", "max"):
+            raise ConfigError(f"invalid value {prefix}.mode={mode!r}: must be min or max")
+        if mode != metric_direction(metric):
+            better = "higher" if metric_direction(metric) == "max" else "lower"
+            raise ConfigError(
+                f"{prefix}.mode={mode} contradicts {prefix}.{metric_key}={metric}, which is "
+                f"better {better}: leave {prefix}.mode out (it follows the metric) or set "
+                f"{prefix}.mode={metric_direction(metric)}"
+            )
+
+
+def check_device(cfg: DictConfig) -> None:
+    """trainer.device=cuda on a machine where torch sees a GPU."""
+    if OmegaConf.select(cfg, "trainer.device") != "cuda":
+        return
+    import torch  # only here: asking about CUDA needs torch, and only this case asks
+
+    if not torch.cuda.is_available():
+        build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
+        raise ConfigError(
+            f"trainer.device=cuda but torch sees no CUDA device (torch {torch.__version__}, "
+            f"{build}): use trainer.device=auto or trainer.device=cpu"
+        )
 
 
 def validate(cfg: DictConfig) -> None:
     """Raise ConfigError naming the first invalid value of a composed train config."""
     check_rules(cfg)
     check_model_shape(cfg)
-    check_data_files(cfg)
+    try:
+        facts = check_data(cfg)
+        if facts is not None:
+            check_fits_data(cfg, facts)
+    except DataError as error:
+        raise ConfigError(str(error)) from error
+    check_metrics(cfg, facts)
+    check_device(cfg)

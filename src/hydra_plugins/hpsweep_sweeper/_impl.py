@@ -38,6 +38,7 @@ from hpsweep.sweep.channel import (
 from hpsweep.sweep.interruption import raise_terminated, signal_of
 from hpsweep.sweep.job import RecordedTask
 from hpsweep.sweep.outcome import RunStatus, TrialOutcome, outcome_of_job
+from hpsweep.sweep.settings import check_settings
 from hpsweep.sweep.spec import SweepSpec
 from hydra_plugins.hpsweep_sweeper._bookkeeping import (
     JOB_ATTR,
@@ -63,8 +64,6 @@ from hydra_plugins.hpsweep_sweeper._search_space import (
 )
 
 log = logging.getLogger(__name__)
-
-SEARCH_MODES = ("auto", "grid", "sample")
 
 
 def trial_overrides(params: dict[str, Any]) -> list[str]:
@@ -97,14 +96,18 @@ class HpsweepSweeperImpl(Sweeper):
         conditional: DictConfig | None,
         dry_run: bool,
     ) -> None:
-        if search not in SEARCH_MODES:
-            raise ValueError(f"hydra.sweeper.search={search}: choose one of {SEARCH_MODES}")
-        if direction not in ("minimize", "maximize"):
-            raise ValueError(f"hydra.sweeper.direction={direction}: minimize or maximize")
-        if n_trials < 1 or n_jobs < 1:
-            raise ValueError("hydra.sweeper.n_trials and hydra.sweeper.n_jobs must be >= 1")
-        if not 0 <= max_failure_rate <= 1:
-            raise ValueError("hydra.sweeper.max_failure_rate must be in [0, 1]")
+        # The same check, with the same words, stops bad values at multirun start
+        # (hpsweep.hydra_callbacks.validate), before any folder exists.
+        check_settings(
+            {
+                "search": search,
+                "direction": direction,
+                "n_trials": n_trials,
+                "n_jobs": n_jobs,
+                "max_failure_rate": max_failure_rate,
+                "pruner": pruner,
+            }
+        )
         self.sampler_config = sampler
         self.pruner_config = OmegaConf.to_container(pruner, resolve=True)
         self.search = search

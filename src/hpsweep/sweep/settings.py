@@ -1,0 +1,84 @@
+"""The hpsweep sweeper's own settings (`hydra.sweeper.*`), checked in one place.
+
+Hydra builds the sweeper after the multirun-start callbacks, so the bad-input callback
+(hpsweep.hydra_callbacks.validate) checks these first and bad values stop with one
+line before any folder exists; the sweeper's constructor checks the same with the same
+words, for a sweeper built some other way.
+
+    check_settings({"n_trials": 0, ...})
+    # SettingsError: invalid value hydra.sweeper.n_trials=0: must be an integer >= 1
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+SEARCH_MODES = ("auto", "grid", "sample")
+DIRECTIONS = ("minimize", "maximize")
+# Optuna's pruners whose rungs sit at min_resource * reduction_factor**k epochs.
+RUNG_PRUNERS = ("optuna.pruners.SuccessiveHalvingPruner", "optuna.pruners.HyperbandPruner")
+# Optuna's defaults of the keys that place the first rung.
+RUNG_DEFAULTS = {"min_resource": 1, "reduction_factor": 3, "min_early_stopping_rate": 0}
+
+
+class SettingsError(ValueError):
+    """A sweeper setting that cannot work: the message is one line meant for the user."""
+
+
+def _integer_at_least(low: int) -> Callable[[Any], bool]:
+    return lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= low
+
+
+def _rate(value: Any) -> bool:
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    return is_number and math.isfinite(value) and 0 <= value <= 1
+
+
+# (key under hydra.sweeper, is it valid, what is allowed)
+SETTING_RULES: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
+    ("search", lambda v: v in SEARCH_MODES, f"must be one of {', '.join(SEARCH_MODES)}"),
+    ("direction", lambda v: v in DIRECTIONS, "must be minimize or maximize"),
+    ("n_trials", _integer_at_least(1), "must be an integer >= 1"),
+    ("n_jobs", _integer_at_least(1), "must be an integer >= 1"),
+    ("max_failure_rate", _rate, "must be a number in [0, 1]"),
+)
+PRUNER_RULES: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
+    ("min_resource", lambda v: v == "auto" or _integer_at_least(1)(v), "must be auto or >= 1"),
+    ("reduction_factor", _integer_at_least(2), "must be an integer >= 2"),
+)
+
+
+def check_settings(settings: Mapping[str, Any]) -> None:
+    """Raise SettingsError for the first invalid setting among those present."""
+    for key, is_valid, requirement in SETTING_RULES:
+        if key in settings and not is_valid(settings[key]):
+            raise SettingsError(f"invalid value hydra.sweeper.{key}={settings[key]}: {requirement}")
+    pruner = settings.get("pruner") or {}
+    if pruner.get("_target_") in RUNG_PRUNERS:
+        for key, is_valid, requirement in PRUNER_RULES:
+            if key in pruner and not is_valid(pruner[key]):
+                raise SettingsError(
+                    f"invalid value hydra.sweeper.pruner.{key}={pruner[key]}: {requirement}"
+                )
+
+
+def nothing_to_prune(pruner: Mapping[str, Any], max_epochs: int | None) -> str | None:
+    """A warning when successive halving or Hyperband can prune no trial: every trial
+    reaches its last epoch (`max_epochs`) by the first rung, at min_resource *
+    reduction_factor**min_early_stopping_rate epochs (Hyperband's first bracket: rate 0)."""
+    if pruner.get("_target_") not in RUNG_PRUNERS or not isinstance(max_epochs, int):
+        return None
+    settings = [pruner.get(k, d) for k, d in RUNG_DEFAULTS.items()]
+    if not all(_integer_at_least(0)(v) for v in settings):
+        return None  # min_resource=auto: Optuna picks it from the first trial
+    min_resource, reduction_factor, rate = settings
+    first_rung = min_resource * reduction_factor**rate
+    if first_rung < max_epochs:
+        return None
+    return (
+        f"{pruner['_target_'].rsplit('.', 1)[-1]} will prune nothing: every trial has run "
+        f"its last epoch (trainer.epochs={max_epochs}) by the first rung (epoch {first_rung}); "
+        "train more epochs or lower hydra.sweeper.pruner.min_resource"
+    )
