@@ -82,7 +82,7 @@ def test_signal_records_the_trial_and_the_sweep_resumes(
     sweep = tmp_path / "sweep"
     process = start_sweep(sweep, tmp_path)
     wait_for_rows(sweep, 3, process)
-    wait_for_epochs(sweep / "3", 2, process)  # into the fourth trial's training
+    wait_for_epochs(sweep / "03", 2, process)  # into the fourth trial's training
     process.send_signal(signum)
     output, _ = process.communicate(timeout=120)
 
@@ -105,7 +105,7 @@ def test_killed_sweep_resumes(tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
     process = start_sweep(sweep, tmp_path)
     wait_for_rows(sweep, 3, process)
-    wait_for_epochs(sweep / "3", 2, process)
+    wait_for_epochs(sweep / "03", 2, process)
     process.kill()  # SIGKILL: no handler runs, the trial stays RUNNING in the study
     process.communicate(timeout=60)
     assert len(results(sweep)) == 3

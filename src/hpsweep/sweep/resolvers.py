@@ -6,6 +6,8 @@ import secrets
 
 from omegaconf import OmegaConf
 
+from hpsweep.sweep.job_folders import RESOLVER, job_subdir, unknown_planned_jobs
+
 
 def register_resolvers() -> None:
     """`${hpsweep_unique:}`: a short random token, the same for every use in one config.
@@ -13,8 +15,13 @@ def register_resolvers() -> None:
     Sweep folders end in it, so two sweeps started in the same second never share a
     folder. Hydra copies the resolver cache from the sweep's config into each job's,
     so every job of a sweep sees the same token.
+
+    `${hpsweep_planned_jobs:}` and `${hpsweep_job_subdir:num,planned}`: zero-padded job
+    folders (see hpsweep.sweep.job_folders); the planned count is cached the same way.
     """
     OmegaConf.register_resolver("hpsweep_unique", unique_token, use_cache=True, replace=True)
+    OmegaConf.register_resolver(RESOLVER, unknown_planned_jobs, use_cache=True, replace=True)
+    OmegaConf.register_resolver("hpsweep_job_subdir", job_subdir, replace=True)
 
 
 def unique_token() -> str:
