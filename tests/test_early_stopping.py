@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hpsweep.training import train
-from hpsweep.training.callbacks import EarlyStoppingRule
+from hpsweep.training.callbacks import EarlyStoppingRule, RunState, TrainingCallback
 from hpsweep.training.validation import ConfigError
 from tests.conftest import ComposeTrain
 
@@ -114,4 +114,29 @@ def test_best_checkpoint_is_the_best_epoch(compose_train: ComposeTrain, tmp_path
     checkpoint = torch.load(tmp_path / "best.pt")
     assert checkpoint["epoch"] == metrics["best_epoch"]
     assert checkpoint["value"] == pytest.approx(metrics["best/val/loss"])
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+class InterruptAt(TrainingCallback):
+    """Ctrl-C at one epoch, as Python raises it in the loop."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def on_epoch_end(self, run: RunState, metrics: dict[str, float]) -> None:
+        if run.epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+def test_an_interrupted_run_still_writes_its_best_checkpoint(
+    compose_train: ComposeTrain, tmp_path: Path
+) -> None:
+    import torch
+
+    # No timed save during these few epochs: only the end of fit can write it.
+    cfg = compose_train(*FAST, "optimizer.lr=0.05", "callbacks.checkpoint.save_every_secs=3600")
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, tmp_path, extra_callbacks=[InterruptAt(epoch=3)])
+    checkpoint = torch.load(tmp_path / "best.pt")
+    assert 1 <= checkpoint["epoch"] <= 3
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []

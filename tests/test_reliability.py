@@ -83,7 +83,7 @@ def test_signal_records_the_trial_and_the_sweep_resumes(
     sweep = tmp_path / "sweep"
     process = start_sweep(sweep, tmp_path)
     wait_for_rows(sweep, 3, process)
-    wait_for_epochs(sweep / "3", 2, process)  # into the fourth trial's training
+    wait_for_epochs(sweep / "03", 2, process)  # into the fourth trial's training
     process.send_signal(signum)
     output, _ = process.communicate(timeout=120)
 
@@ -119,12 +119,12 @@ def test_killed_sweep_resumes(tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
     process = start_sweep(sweep, tmp_path)
     wait_for_rows(sweep, 3, process)
-    wait_for_scalars(sweep / "3", process)
+    wait_for_scalars(sweep / "03", process)
     process.kill()  # SIGKILL: no handler runs, the trial stays RUNNING in the study
     process.communicate(timeout=60)
     assert len(results(sweep)) == 3
     # what the killed trial logged before it died is still there for TensorBoard
-    events = EventAccumulator(str(sweep / "3"))
+    events = EventAccumulator(str(sweep / "03"))
     events.Reload()
     assert events.Tensors("val/loss")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-import socket
+import re
 import subprocess
 import sys
 import time
@@ -17,8 +17,12 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.hparams import api_pb2, metadata
 from tensorboard.util import tensor_util
 
+from hpsweep.sweep.outcome import RunStatus
 from hpsweep.training import train
-from tests.conftest import ComposeTrain, FinishedSweep
+from hpsweep.training.callbacks import RunState, TrainingCallback
+from tests.conftest import ComposeTrain
+from tests.sweep_files import SESSION_STATUS, assert_records_agree, results, sweep_dir_of
+from tests.test_cli import run_train
 
 
 def read_run(logdir: Path) -> EventAccumulator:
@@ -48,9 +52,14 @@ def test_one_scalar_point_per_epoch_and_one_session(
     assert scalar_series(run, "val/loss")[-1][1] == pytest.approx(metrics["val/loss"])
     assert scalar_series(run, "lr")[0][1] == pytest.approx(1e-3)
 
+    # the final model's values, as train() returns them (and metrics.json holds them)
+    assert scalar_series(run, "final/val/loss") == [(4, pytest.approx(metrics["val/loss"]))]
+    assert scalar_series(run, "final/test/acc") == [(4, pytest.approx(metrics["test/acc"]))]
+
     start = metadata.parse_session_start_info_plugin_data(
         hparams_content(run, metadata.SESSION_START_INFO_TAG)
     )
+    assert start.hparams["status"].string_value == "complete"
     assert start.hparams["optimizer"].string_value == "adam"
     assert start.hparams["optimizer.lr"].number_value == pytest.approx(1e-3)
     end = metadata.parse_session_end_info_plugin_data(
@@ -86,19 +95,71 @@ def test_session_status_matches_the_stop_reason(
         hparams_content(run, metadata.SESSION_END_INFO_TAG)
     )
     assert end.status == session_status
+    start = metadata.parse_session_start_info_plugin_data(
+        hparams_content(run, metadata.SESSION_START_INFO_TAG)
+    )
+    assert start.hparams["status"].string_value == status
     [text] = run.Tensors("status")
     assert tensor_util.make_ndarray(text.tensor_proto).item().decode().startswith(status)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+class WatchWhileRunning(TrainingCallback):
+    """At one epoch, pauses training and reads the run as TensorBoard would meanwhile."""
+
+    def __init__(self, at_epoch: int) -> None:
+        self.at_epoch = at_epoch
+        self.seen: dict[str, object] = {}
+
+    def on_epoch_end(self, run: RunState, metrics: dict[str, float]) -> None:
+        if run.epoch != self.at_epoch:
+            return
+        # Not flushed by the loop: the scalars reach the disk on the writer's timer.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if len(scalar_series(read_run(run.output_dir), "val/loss")) == run.epoch:
+                break
+            time.sleep(0.1)
+        job = read_run(run.output_dir)
+        self.seen["val/loss points"] = len(scalar_series(job, "val/loss"))
+        self.seen["job has a session"] = metadata.SESSION_START_INFO_TAG in job.summary_metadata
+        provisional = read_run(run.output_dir / "running")
+        start = metadata.parse_session_start_info_plugin_data(
+            hparams_content(provisional, metadata.SESSION_START_INFO_TAG)
+        )
+        self.seen["status"] = start.hparams["status"].string_value
+        self.seen["group"] = start.group_name
+        self.seen["ended"] = metadata.SESSION_END_INFO_TAG in provisional.summary_metadata
+
+
+def test_a_running_trial_shows_within_seconds_as_running(
+    compose_train: ComposeTrain, tmp_path: Path
+) -> None:
+    cfg = compose_train(
+        "data=synthetic", "trainer.epochs=4", "callbacks.tensorboard.flush_secs=0.5"
+    )
+    watch = WatchWhileRunning(at_epoch=2)
+    metrics = train(cfg, tmp_path / "07", {"optimizer": "adam"}, extra_callbacks=[watch])
+
+    assert watch.seen == {
+        "val/loss points": 2,
+        "job has a session": False,  # its session, with the final word, comes at the end
+        "status": "running",
+        "group": "07",
+        "ended": False,
+    }
+    # At the end the provisional run is gone and the job's own session has the word.
+    assert not (tmp_path / "07" / "running").exists()
+    start = metadata.parse_session_start_info_plugin_data(
+        hparams_content(read_run(tmp_path / "07"), metadata.SESSION_START_INFO_TAG)
+    )
+    assert start.hparams["status"].string_value == metrics["status"]
+    assert start.group_name == "07"
 
 
 class TensorBoardServer:
-    def __init__(self, logdir: Path, log_file: Path) -> None:
-        self.url = f"http://127.0.0.1:{free_port()}"
+    """A real TensorBoard server on a port the OS picks, read back from its banner."""
+
+    def __init__(self, logdir: Path, log_file: Path, timeout: float = 60) -> None:
         self.log_file = log_file
         with log_file.open("w") as log:
             self.process = subprocess.Popen(
@@ -111,13 +172,37 @@ class TensorBoardServer:
                     "--host",
                     "127.0.0.1",
                     "--port",
-                    self.url.rsplit(":", 1)[1],
+                    "0",  # bound by the server itself: no race for a port chosen beforehand
                     "--reload_interval",
                     "1",
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+        try:
+            self.url = self.wait_for_banner(timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def wait_for_banner(self, timeout: float) -> str:
+        """'TensorBoard 2.x at http://127.0.0.1:PORT/ (Press CTRL+C to quit)' -> the URL."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            match = re.search(
+                r"TensorBoard \S+ at (http://\S+?)/? \(Press", self.log_file.read_text()
+            )
+            if match:
+                return match.group(1)
+            if self.process.poll() is not None:
+                raise RuntimeError(f"tensorboard exited: {self.log_file.read_text()}")
+            time.sleep(0.1)
+        raise TimeoutError(f"tensorboard did not start in {timeout} s: {self.log_file.read_text()}")
+
+    def get(self, path: str) -> object:
+        # Listening once the banner is out: any error (HTTP or connection) fails at once.
+        with urllib.request.urlopen(self.url + path, timeout=10) as response:
+            return json.loads(response.read())
 
     def post(self, path: str, body: dict) -> dict:
         request = urllib.request.Request(
@@ -143,58 +228,111 @@ class TensorBoardServer:
         }
         return self.post("/data/plugin/hparams/session_groups", body).get("sessionGroups", [])
 
-    def wait_for_sessions(self, count: int, timeout: float = 90) -> list[dict]:
+    def wait_for_sessions(self, count: int, timeout: float = 60) -> list[dict]:
+        """Until `count` ended sessions are listed (the server reloads every second)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"tensorboard exited: {self.log_file.read_text()}")
-            try:
-                groups = self.session_groups()
-                if len(groups) >= count:
-                    return groups
-            except OSError:
-                pass  # not listening yet
+            groups = self.session_groups()
+            ended = [g for g in groups if all(s.get("endTimeSecs") for s in g["sessions"])]
+            if len(ended) >= count:
+                return groups
             time.sleep(0.5)
-        raise TimeoutError(f"tensorboard at {self.url} did not show {count} sessions")
+        raise TimeoutError(f"tensorboard at {self.url} did not show {count} ended sessions")
 
     def stop(self) -> None:
         self.process.terminate()
-        self.process.wait(timeout=30)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=30)
 
 
-@pytest.fixture
-def tensorboard(grid_sweep: FinishedSweep) -> Iterator[TensorBoardServer]:
-    sweep = grid_sweep.path
-    server = TensorBoardServer(sweep, sweep.parent / "tensorboard.log")
+# 12 trials, so that text order (0, 1, 10, 11, 2, …) and trial order differ: SGD over
+# learning rates that train, barely move (early stopped), and blow up (diverged).
+SWEEP = (
+    "-m",
+    "hydra/sweeper=grid",
+    "optimizer=sgd",
+    "optimizer.lr=0.1,1e-7,0.3,1e12,0.03,1e13",
+    "regularization=none,dropout",
+    "callbacks.early_stopping.min_delta=0.01",
+    "callbacks.early_stopping.patience=1",
+    "data=synthetic",
+    "trainer.epochs=3",
+    "trainer.num_threads=1",
+    "~hydra.callbacks.report",
+)
+
+
+@pytest.fixture(scope="module")
+def sweep_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    cwd = tmp_path_factory.mktemp("tensorboard-sweep")
+    result = run_train(*SWEEP, cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    sweep = sweep_dir_of(cwd)
+    assert_records_agree(sweep)
+    return sweep
+
+
+@pytest.fixture(scope="module")
+def tensorboard(sweep_dir: Path) -> Iterator[TensorBoardServer]:
+    server = TensorBoardServer(sweep_dir, sweep_dir.parent / "tensorboard.log")
     yield server
     server.stop()
 
 
-@pytest.mark.xdist_group("grid")
-def test_tensorboard_server_lists_every_trial_of_a_sweep(tensorboard: TensorBoardServer) -> None:
-    groups = tensorboard.wait_for_sessions(6)
-    assert len(groups) == 6
+def test_job_folders_sort_in_trial_order(sweep_dir: Path) -> None:
+    rows = sorted(results(sweep_dir), key=lambda r: int(r["number"]))
+    folders = [Path(r["job_dir"]).name for r in rows]
+    assert folders == [f"{n:02d}" for n in range(12)]
+    assert sorted(folders) == folders
+    statuses = {r["status"] for r in rows}
+    assert {"diverged", "early_stopped"} <= statuses, statuses  # a diverged trial did not stop it
+    assert statuses <= {"complete", "early_stopped", "diverged"}
+
+
+def test_tensorboard_lists_the_trials_in_order_and_no_other_run(
+    tensorboard: TensorBoardServer,
+) -> None:
+    groups = tensorboard.wait_for_sessions(12)
+    assert [g["name"] for g in groups] == [f"{n:02d}" for n in range(12)]
+    # Every trial is one run; no '.' run for the experiment, no provisional runs left.
+    runs = tensorboard.get("/data/runs")
+    assert sorted(runs) == [f"{n:02d}" for n in range(12)]
 
     experiment = tensorboard.post("/data/plugin/hparams/experiment", {"experimentName": ""})
     infos = {info["name"]: info for info in experiment["hparamInfos"]}
-    assert sorted(infos["optimizer.lr"]["domainDiscrete"]) == [0.01, 0.1, 1e12]
+    assert sorted(infos["optimizer.lr"]["domainDiscrete"]) == [1e-7, 0.03, 0.1, 0.3, 1e12, 1e13]
     assert sorted(infos["regularization"]["domainDiscrete"]) == ["dropout", "none"]
     assert sorted(infos["regularization.dropout"]["domainDiscrete"]) == [0.0, 0.2]
-    metric_tags = {m["name"]["tag"] for m in experiment["metricInfos"]}
-    assert {"val/loss", "best/val/loss", "val/acc"} <= metric_tags
+    assert sorted(infos["status"]["domainDiscrete"]) == sorted(
+        ["running", "complete", "early_stopped", "diverged", "pruned", "failed"]
+    )
+    metrics = [(m["name"]["tag"], m.get("displayName")) for m in experiment["metricInfos"]]
+    assert metrics[0] == ("final/val/loss", "val/loss")  # the objective, first
+    assert ("val/loss", "val/loss (last epoch)") in metrics
 
-    rows = {
-        (g["hparams"]["optimizer.lr"], g["hparams"]["regularization.dropout"]): g for g in groups
-    }
-    assert set(rows) == {(lr, d) for lr in (0.01, 0.1, 1e12) for d in (0.0, 0.2)}
-    for (lr, _), group in rows.items():
-        assert group["hparams"]["optimizer"] == "sgd"
+
+def test_hparams_table_shows_the_status_word_and_the_final_values(
+    tensorboard: TensorBoardServer, sweep_dir: Path
+) -> None:
+    groups = {g["name"]: g for g in tensorboard.wait_for_sessions(12)}
+    for row in results(sweep_dir):
+        group = groups[Path(row["job_dir"]).name]
         [session] = group["sessions"]
+        assert group["hparams"]["status"] == row["status"]
+        assert (
+            session["status"]
+            == {1: "STATUS_SUCCESS", 2: "STATUS_FAILURE"}[SESSION_STATUS[row["status"]]]
+        )
         values = {m["name"]["tag"]: m["value"] for m in group["metricValues"]}
-        if lr == 1e12:
-            assert session["status"] == "STATUS_FAILURE"
-            assert math.isnan(float(values["val/loss"]))  # JSON carries NaN as "NaN"
-        else:
-            assert session["status"] == "STATUS_SUCCESS"
-            assert 0 < values["val/loss"] < math.log(4)
+        last_epoch = scalar_series(read_run(Path(row["job_dir"])), "val/loss")[-1][1]
+        if RunStatus(row["status"]).has_value:
+            # The column is the run's result: results.csv's value (float32 in TensorBoard).
+            assert values["final/val/loss"] == pytest.approx(float(row["value"]), rel=1e-6)
+            assert values["val/loss"] == pytest.approx(last_epoch, rel=1e-6)
             assert values["best/val/loss"] <= values["val/loss"]
+        else:
+            assert row["value"] == ""
+            assert math.isnan(float(values["val/loss"]))  # JSON carries NaN as "NaN"

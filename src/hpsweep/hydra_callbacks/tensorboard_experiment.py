@@ -1,9 +1,9 @@
-"""A Hydra callback that declares a sweep's HParams experiment before its first trial.
+"""A Hydra callback that declares a sweep's HParams columns before its first trial.
 
-TensorBoard's HParams dashboard takes its columns from one experiment summary in the
-log directory. Writing it into the sweep folder at multirun start, from the swept
-parameters, fixes the columns and their domains for every trial, including those
-that are still running, early-stopped or diverged.
+The columns and their domains come from the swept parameters; fixing them up front
+gives every trial the same columns, running, early-stopped or diverged alike. They are
+saved into the sweep folder as a plain file that each trial copies into its own run
+(hpsweep.tensorboard.experiment): no run of their own.
 """
 
 from __future__ import annotations
@@ -23,9 +23,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Final and best values of these become the dashboard's metric columns.
-METRICS = ("val/loss", "val/acc", "train/loss", "epochs")
-
 
 class WriteHParamsExperiment(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
@@ -33,9 +30,7 @@ class WriteHParamsExperiment(Callback):
             return
         # Imported here, not with the module: Hydra builds every callback before the
         # bad-input check runs, and that check should not wait for TensorBoard.
-        from tensorboard.plugins.hparams import summary_v2 as hp
-
-        from hpsweep.tensorboard.events import EventWriter
+        from hpsweep.tensorboard.experiment import experiment_summary, save_experiment
         from hpsweep.tensorboard.hparams import group_leaves, sweep_domains
 
         spec = SweepSpec.of(config)
@@ -46,16 +41,9 @@ class WriteHParamsExperiment(Callback):
             composed = compose(config_name, overrides=[*fixed, f"{group}={option}"])
             return group_leaves(group, composed[group])
 
+        # Only what the sweep varies: constant columns would push the swept ones out of
+        # view. Each run still records every group's choice in its session.
         domains = sweep_domains(spec, option_leaves)
-        # Only what the sweep varies: TensorBoard shows the first hparams (by name) as
-        # columns, and constant ones would push the swept ones out of view. Each run
-        # still records every group's choice in its session.
-        hparams = [hp.HParam(name, domain) for name, domain in domains.items()]
-        monitor = config.get("objective", {}).get("metric", "val/loss")
-        metric_tags = dict.fromkeys([monitor, f"best/{monitor}", *METRICS])
-        metrics = [hp.Metric(tag, display_name=tag) for tag in metric_tags]
-
-        writer = EventWriter(Path(config.hydra.sweep.dir))
-        writer.write(hp.hparams_config_pb(hparams=hparams, metrics=metrics))
-        writer.close()
+        objective = config.get("objective", {}).get("metric", "val/loss")
+        save_experiment(Path(config.hydra.sweep.dir), experiment_summary(domains, objective))
         log.info("TensorBoard: tensorboard --logdir %s", config.hydra.sweep.dir)

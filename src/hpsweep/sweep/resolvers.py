@@ -6,6 +6,7 @@ import secrets
 
 from omegaconf import OmegaConf
 
+from hpsweep.sweep.job_folders import RESOLVER, job_subdir, unknown_planned_jobs
 from hpsweep.training.objective import metric_direction
 
 
@@ -19,9 +20,14 @@ def register_resolvers() -> None:
     `${hpsweep_mode:<metric>}`: min or max, the metric's own direction
     (hpsweep.training.objective.metric_direction); objective.mode and the callbacks'
     modes default to it.
+
+    `${hpsweep_planned_jobs:}` and `${hpsweep_job_subdir:num,planned}`: zero-padded job
+    folders (see hpsweep.sweep.job_folders); the planned count is cached the same way.
     """
     OmegaConf.register_resolver("hpsweep_unique", unique_token, use_cache=True, replace=True)
     OmegaConf.register_resolver("hpsweep_mode", metric_direction, replace=True)
+    OmegaConf.register_resolver(RESOLVER, unknown_planned_jobs, use_cache=True, replace=True)
+    OmegaConf.register_resolver("hpsweep_job_subdir", job_subdir, replace=True)
 
 
 def unique_token() -> str:

@@ -46,11 +46,18 @@ def session_end_pb(status: RunStatus, end_time_secs: float | None = None) -> sum
 
 
 class EventWriter:
-    """One event file in one directory: a TensorBoard run."""
+    """One event file in one directory: a TensorBoard run.
 
-    def __init__(self, logdir: Path) -> None:
+    `write` only queues the event; TensorBoard's writer thread writes the queue to disk
+    and flushes it every `flush_secs` seconds, and at `flush`/`close`. The queue is
+    deep enough that a training loop never waits on the disk.
+    """
+
+    def __init__(self, logdir: Path, flush_secs: float = 120, max_queue_size: int = 10) -> None:
         logdir.mkdir(parents=True, exist_ok=True)
-        self._writer = EventFileWriter(str(logdir))
+        self._writer = EventFileWriter(
+            str(logdir), max_queue_size=max_queue_size, flush_secs=flush_secs
+        )
 
     def write(self, summary: summary_pb2.Summary, step: int = 0) -> None:
         self._writer.add_event(event_pb2.Event(wall_time=time.time(), step=step, summary=summary))

@@ -285,16 +285,22 @@ def train(
         hparams=dict(hparams or {}),
         max_epochs=cfg.trainer.epochs,
     )
-    last = fit(parts, run, cfg.trainer.batch_size, cfg.regularization.augment)
-    status = run.stop_reason or RunStatus.COMPLETE
-    metrics: dict[str, float | int | str] = {
-        "status": str(status),
-        "epochs": run.epoch,
-        "train/loss": last["train/loss"],
-        **final_metrics(parts),
-        **run.summary,
-        "seconds": time.perf_counter() - started,
-    }
+    status = RunStatus.FAILED  # unless training and the final evaluation return
+    metrics: dict[str, float | int | str] = {}
+    try:
+        last = fit(parts, run, cfg.trainer.batch_size, cfg.regularization.augment)
+        status = run.stop_reason or RunStatus.COMPLETE
+        metrics = {
+            "status": str(status),
+            "epochs": run.epoch,
+            "train/loss": last["train/loss"],
+            **final_metrics(parts),
+            **run.summary,
+            "seconds": time.perf_counter() - started,
+        }
+    finally:
+        for callback in parts.callbacks:
+            callback.on_train_end(run, status, metrics)
     log.info(
         "%s after %d epochs: %s",
         status,

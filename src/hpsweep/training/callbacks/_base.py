@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,3 +44,10 @@ class TrainingCallback:
 
     def on_fit_end(self, run: RunState, status: RunStatus) -> None:
         """After the last epoch, before the final evaluation; also when training raised."""
+
+    def on_train_end(
+        self, run: RunState, status: RunStatus, metrics: Mapping[str, float | int | str]
+    ) -> None:
+        """After the final evaluation, with the metrics train() returns (the final
+        model's); also when training or the evaluation raised (status failed, no
+        metrics)."""
