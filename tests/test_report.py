@@ -46,7 +46,7 @@ HYPERBAND = [
     "hydra/sweeper=hyperband",
     "optimizer.lr=tag(log,interval(1e-5,1))",
     "model.width=32,64",
-    "hydra.sweeper.n_trials=12",
+    "hydra.sweeper.n_trials=8",
     "trainer.epochs=9",
     "data=synthetic",
 ]
@@ -95,14 +95,14 @@ def test_the_records_agree_and_trials_were_pruned(hyperband: Swept) -> None:
 
 
 def test_a_live_progress_line_in_a_terminal(hyperband: Swept) -> None:
-    bar = r"sweep: +\d+%\|[^|]*\| (\d+)/12 \[(\S+)<(\S+), +[\d.]+s/trial, (best [^\]]*)\]"
+    bar = r"sweep: +\d+%\|[^|]*\| (\d+)/8 \[(\S+)<(\S+), +[\d.]+s/trial, (best [^\]]*)\]"
     bars = re.findall(bar, hyperband.terminal)
     assert bars, hyperband.terminal[hyperband.terminal.rfind("sweep:") - 500 :][:1500]
-    assert [int(done) for done, *_ in bars][-1] == 12
+    assert [int(done) for done, *_ in bars][-1] == 8
     _, elapsed, left, tail = bars[-1]
     assert re.fullmatch(r"\d\d:\d\d", elapsed) and left == "00:00"
     assert re.match(r"best [\d.]+ \(trial \d+\) · (\d+ \w+, )*\d+ pruned", tail), tail
-    assert "[12/12] best" not in hyperband.terminal  # the plain line is for logs, not TTYs
+    assert "[8/8] best" not in hyperband.terminal  # the plain line is for logs, not TTYs
     # The trials' log lines are written above the bar (tqdm clears its line first).
     assert re.search(r"\r {20,}\r\[[\d-]+ [\d:,]+\]\[HYDRA\] Launching", hyperband.terminal)
 
