@@ -278,6 +278,7 @@ def test_report_of_a_sweep_still_running(tmp_path: Path) -> None:
         [
             *(sys.executable, str(TRAIN_PY), "-m", "optimizer.lr=0.001,0.002,0.003,0.004,0.005"),
             *("trainer.epochs=30", "~callbacks.early_stopping", "hydra.sweep.dir=sweep"),
+            "data=synthetic",
         ],
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
