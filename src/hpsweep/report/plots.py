@@ -208,7 +208,8 @@ def draw_objective_vs_params(sweep: Sweep, figure: Any, names: list[str]) -> Non
         axis.set_xlabel(name + (" (log)" if name in sweep.log_scaled else ""))
         axis.set_yscale(_value_scale(values))
     axes[0].set_ylabel(sweep.metric)
-    axes[0].legend(fontsize="small")
+    if axes[0].get_legend_handles_labels()[0]:  # an empty legend is a matplotlib warning
+        axes[0].legend(fontsize="small")
     figure.suptitle(f"{sweep.metric} against each searched parameter")
 
 
