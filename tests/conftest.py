@@ -73,6 +73,7 @@ HYPERBAND = (
     "hydra.sweeper.n_trials=12",
     "trainer.epochs=9",
     "~callbacks.early_stopping",
+    "~hydra.callbacks.report",  # tests/test_report.py draws reports of its own
 )
 TPE = (
     "hydra/sweeper=tpe",
@@ -81,6 +82,7 @@ TPE = (
     "hydra.sweeper.n_trials=6",
     "trainer.epochs=4",
     "data=synthetic",
+    "~hydra.callbacks.report",
 )
 GRID = (
     # Hydra's own basic sweeper, a diverging learning rate among them.
@@ -90,6 +92,7 @@ GRID = (
     "regularization=none,dropout",
     "data=synthetic",
     "trainer.epochs=3",
+    "~hydra.callbacks.report",
 )
 
 

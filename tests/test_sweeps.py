@@ -19,13 +19,16 @@ from hpsweep.sweep.channel import load_recorded_study, read_channel, registered_
 from tests.conftest import HYPERBAND, TRAIN_PY, FinishedSweep
 from tests.sweep_files import assert_records_agree, results, sweep_dir_of
 from tests.test_cli import run_train
+from tests.test_report import report, wait_for_page
 
 FAST = ("data=synthetic", "trainer.epochs=3")
 DIVERGING = "1000000000000.0"  # 1e12 as Hydra parses it, and results.csv records it
 
 
 def test_comma_lists_run_as_an_exact_grid_by_default(tmp_path: Path) -> None:
-    result = run_train("-m", "optimizer=adam,sgd", "model=mlp,cnn", *FAST, cwd=tmp_path)
+    result = run_train(
+        "-m", "optimizer=adam,sgd", "model=mlp,cnn", *FAST, "~hydra.callbacks.report", cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
 
     rows = assert_records_agree(sweep_dir_of(tmp_path))
@@ -94,7 +97,8 @@ def test_stock_optuna_sweeper_keeps_working(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     sweep = sweep_dir_of(tmp_path)
     assert len(assert_records_agree(sweep)) == 2
-    # the report works from what every sweeper leaves
+    # the report works from what every sweeper leaves (drawn in the background)
+    wait_for_page(sweep)
     assert (sweep / "history.png").is_file()
 
 
@@ -275,7 +279,6 @@ def test_learning_rate_first_preset(tmp_path: Path) -> None:
 def test_results_and_the_report_while_the_sweep_runs(tmp_path: Path) -> None:
     """results.csv grows as trials end, the running trial shows in TensorBoard before it
     ends, and `hpsweep report` reads a sweep that is still running."""
-    from tests.test_report import report
     from tests.test_tensorboard import read_run
 
     process = subprocess.Popen(
@@ -316,6 +319,7 @@ def test_results_and_the_report_while_the_sweep_runs(tmp_path: Path) -> None:
         assert listed is not None, shown.stdout
         assert int(listed[1]) == int(listed[2]) >= 2
         assert (sweep / "history.png").is_file()
+        assert (sweep / "report.html").is_file()
     finally:
         process.kill()
         process.wait()

@@ -3,31 +3,30 @@
 It runs where the job runs (in process, or in a launcher's worker), after the job has
 written its outcome record, so Hydra's basic sweeper, the stock Optuna sweeper and ours
 all leave the same file with the same statuses. At the end of the sweep it writes
-best.yaml, the full composed config of the best trial, and logs the top trials.
+best.yaml, the full composed config of the best trial, and logs the report's summary
+(hpsweep.report.summary): one ranking for the log, best.yaml and `hpsweep report`.
 """
 
 from __future__ import annotations
 
 import logging
 import shutil
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from hydra.core.utils import JobReturn
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
+from hpsweep.report.loading import load_sweep
+from hpsweep.report.summary import summary_text
 from hpsweep.sweep.outcome import outcome_of_job
 from hpsweep.sweep.results import (
     BEST_FILE,
     RESULTS_FILE,
     append_row,
-    format_table,
     outcome_row,
-    ranked_rows,
-    read_results,
     start_results,
 )
 from hpsweep.sweep.spec import SweepSpec, is_dry_run
@@ -60,31 +59,24 @@ class RecordResults(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
-        path = sweep_dir / RESULTS_FILE
-        if not path.exists():
+        if not (sweep_dir / RESULTS_FILE).exists():
             return
-        header, rows = read_results(path)
-        mode = OmegaConf.select(config, "objective.mode", default="min")
-        ranked = ranked_rows(rows, mode)
+        # The report's reading and ranking, so the log, best.yaml and `hpsweep report`
+        # name the same trials in the same order.
+        sweep = load_sweep(sweep_dir)
+        ranked = sweep.ranked()
         if not ranked:
-            log.warning("no completed trials in %s: no best.yaml", path)
+            log.warning("no completed trials in %s: no best.yaml", sweep_dir / RESULTS_FILE)
             return
         best = ranked[0]
-        shutil.copyfile(Path(best["job_dir"]) / ".hydra" / "config.yaml", sweep_dir / BEST_FILE)
-        columns = [c for c in header if c not in ("job_dir", "reason", "started", "finished")]
-        counts = Counter(row["status"] for row in rows)
-        log.info(
-            "%d trials (%s); top trials by %s:\n%s",
-            len(rows),
-            ", ".join(f"{n} {s}" for s, n in sorted(counts.items())),
-            OmegaConf.select(config, "objective.metric", default="value"),
-            format_table(ranked[:TOP], columns),
-        )
+        assert best.job_dir is not None
+        shutil.copyfile(best.job_dir / ".hydra" / "config.yaml", sweep_dir / BEST_FILE)
+        log.info("%s", summary_text(sweep, top=TOP))
         log.info(
             "best: trial %s, value %s. Re-run it with:\n"
             "  python %s --config-path %s --config-name best",
-            best["number"],
-            best["value"],
+            best.number,
+            best.value,
             Path(config.hydra.job.name + ".py").name,
             sweep_dir.resolve(),
         )

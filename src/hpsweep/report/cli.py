@@ -1,4 +1,9 @@
-"""`hpsweep report <sweep dir>`: the console script of pyproject.toml."""
+"""`hpsweep report <sweep dir>`: the console script of pyproject.toml.
+
+Prints the summary, then writes the PNGs and report.html into the sweep folder (the
+page last: once it exists, the report is whole). A sweep's end runs the same command
+in a detached process (hpsweep.hydra_callbacks.report).
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,13 @@ import sys
 from pathlib import Path
 
 from hpsweep.report.loading import NotASweepError, load_sweep
-from hpsweep.report.plots import write_plots
 from hpsweep.report.summary import summary_text
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hpsweep", description="hpsweep's tools")
     commands = parser.add_subparsers(dest="command", required=True)
-    report = commands.add_parser("report", help="a sweep's top trials and plots")
+    report = commands.add_parser("report", help="a sweep's top trials, plots and report.html")
     report.add_argument("sweep_dir", type=Path, help="the sweep folder (hydra.sweep.dir)")
     report.add_argument("--top", type=int, default=10, help="trials in the table")
     report.add_argument("--no-plots", action="store_true", help="the table only")
@@ -26,9 +30,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Error: {error}", file=sys.stderr)
         return 1
     print(summary_text(sweep, top=args.top))
-    if not args.no_plots:
-        for path in write_plots(sweep):
-            print(f"wrote {path}")
+    if args.no_plots:
+        return 0
+    # Imported here: matplotlib and Optuna's plotting cost a second the table does not need.
+    from hpsweep.report.page import write_page
+    from hpsweep.report.plots import importance_note, write_plots
+
+    plots = write_plots(sweep)
+    note = importance_note(sweep)
+    if note and plots:
+        print(note)
+    for path in [*plots, write_page(sweep, plots, [note] if note else [])]:
+        print(f"wrote {path}")
     return 0
 
 

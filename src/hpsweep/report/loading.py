@@ -1,16 +1,39 @@
-"""Reading a sweep folder into one `Sweep` record."""
+"""Reading a sweep folder into one `Sweep` record.
+
+    sweep = load_sweep(Path("multirun/2026-11-29/06-33-10-ab12cd"))
+    sweep.ranked()        # finished trials, best first: results.ranked_rows, the one ranking
+    sweep.pruned()        # pruned trials, shown apart (their value is their last report)
+    sweep.log_scaled      # {"optimizer.lr"}: searched with tag(log, ...)
+
+The searched parameters' scales come from the sweep's spec (hpsweep.sweep.spec, read
+from multirun.yaml): an interval is log-scaled when it was tagged `log`. A list, or a
+results.csv without a readable spec, falls back to its values: positive numbers that
+span two decades or more are drawn on a log axis.
+"""
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
+from hpsweep.sweep.outcome import RunStatus
 from hpsweep.sweep.resolvers import register_resolvers
-from hpsweep.sweep.results import FINISHED_WORDS, LEADING_COLUMNS, RESULTS_FILE, TRAILING_COLUMNS
+from hpsweep.sweep.results import (
+    FINISHED_WORDS,
+    LEADING_COLUMNS,
+    RESULTS_FILE,
+    TRAILING_COLUMNS,
+    ranked_rows,
+    read_results,
+)
+from hpsweep.sweep.spec import SweepSpec, SweepSpecError
+
+# Positive values spanning this ratio or more are drawn on a log axis when the spec
+# does not say (the same two decades at which hpsweep's presets search log-uniformly).
+LOG_SPAN = 100
 
 
 class NotASweepError(ValueError):
@@ -26,25 +49,53 @@ class Trial:
     seconds: float
     job_dir: Path | None
     params: dict[str, str]
+    reason: str = ""
 
     @property
     def finished(self) -> bool:
         return self.status in FINISHED_WORDS and math.isfinite(self.value)
 
+    @property
+    def has_value(self) -> bool:
+        """A value to plot: finished trials, and pruned ones at their last report."""
+        return self.status == RunStatus.PRUNED.value or self.finished
+
 
 @dataclass(frozen=True)
 class Sweep:
     path: Path
-    trials: list[Trial]
+    trials: list[Trial]  # in results.csv's order (the order in which they ended)
     params: list[str]  # the searched parameters, in results.csv's order
     mode: str  # min | max
     metric: str
     max_epochs: int | None  # trainer.epochs, when the sweep did not vary it
+    log_scaled: frozenset[str] = frozenset()
+    job_name: str = "train"  # the app's name: train.py
+    rows: tuple[dict[str, str], ...] = ()  # results.csv as read, for results.ranked_rows
 
     def ranked(self) -> list[Trial]:
-        """Finished trials, best first."""
-        finished = [t for t in self.trials if t.finished]
-        return sorted(finished, key=lambda t: t.value, reverse=self.mode == "max")
+        """Finished trials, best first: the ranking of results.ranked_rows, which the
+        end-of-sweep summary and best.yaml use too."""
+        by_number = {t.number: t for t in self.trials}
+        return [by_number[int(row["number"])] for row in ranked_rows(list(self.rows), self.mode)]
+
+    def pruned(self) -> list[Trial]:
+        """Pruned trials, by trial number: never ranked (they stopped before the end)."""
+        pruned = [t for t in self.trials if t.status == RunStatus.PRUNED.value]
+        return sorted(pruned, key=lambda t: t.number)
+
+    def numeric(self, name: str) -> bool:
+        """Whether every value the trials took for `name` is a number."""
+        values = [t.params[name] for t in self.trials if name in t.params]
+        return bool(values) and all(_is_number(v) for v in values)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _number(text: str, kind: type = float) -> float:
@@ -54,14 +105,39 @@ def _number(text: str, kind: type = float) -> float:
         return math.nan if kind is float else 0
 
 
+def spans_decades(values: list[float]) -> bool:
+    """Positive values whose largest is at least LOG_SPAN times the smallest."""
+    return bool(values) and min(values) > 0 and max(values) / min(values) >= LOG_SPAN
+
+
+def log_scaled(config: DictConfig, params: list[str], trials: list[Trial]) -> frozenset[str]:
+    """The searched parameters to draw on a log axis (see the module's docstring)."""
+    try:
+        spec = SweepSpec.of(config) if "hydra" in config else None
+    except (SweepSpecError, AttributeError, KeyError):
+        spec = None  # a results.csv from elsewhere: judge by the values alone
+    intervals = {}
+    if spec is not None:
+        for parameter in spec.parameters:
+            if parameter.override.is_interval_sweep():
+                intervals[parameter.key] = "log" in parameter.override.value().tags
+    scaled = set()
+    for name in params:
+        if name in intervals:
+            if intervals[name]:
+                scaled.add(name)
+            continue
+        values = [_number(t.params[name]) for t in trials if name in t.params]
+        if all(math.isfinite(v) for v in values) and spans_decades(values):
+            scaled.add(name)
+    return frozenset(scaled)
+
+
 def load_sweep(path: Path) -> Sweep:
     results = path / RESULTS_FILE
     if not results.is_file():
         raise NotASweepError(f"{path} is not a sweep folder: it has no {RESULTS_FILE}")
-    with results.open(newline="") as file:
-        reader = csv.DictReader(file)
-        header = reader.fieldnames or []
-        rows = list(reader)
+    header, rows = read_results(results)
     params = [c for c in header if c not in (*LEADING_COLUMNS, *TRAILING_COLUMNS)]
     trials = [
         Trial(
@@ -72,12 +148,14 @@ def load_sweep(path: Path) -> Sweep:
             seconds=_number(row["seconds"]),
             job_dir=Path(row["job_dir"]) if row["job_dir"] else None,
             params={p: row[p] for p in params if row.get(p)},
+            reason=row.get("reason") or "",
         )
         for row in rows
     ]
     config_file = path / "multirun.yaml"
     config = OmegaConf.load(config_file) if config_file.is_file() else OmegaConf.create()
     register_resolvers()  # objective.mode is `${hpsweep_mode:...}` in the saved config
+    assert isinstance(config, DictConfig)
     epochs = OmegaConf.select(config, "trainer.epochs", default=None)
     return Sweep(
         path=path,
@@ -86,4 +164,7 @@ def load_sweep(path: Path) -> Sweep:
         mode=OmegaConf.select(config, "objective.mode", default="min"),
         metric=OmegaConf.select(config, "objective.metric", default="value"),
         max_epochs=epochs if isinstance(epochs, int) and "trainer.epochs" not in params else None,
+        log_scaled=log_scaled(config, params, trials),
+        job_name=OmegaConf.select(config, "hydra.job.name", default="train"),
+        rows=tuple(rows),
     )

@@ -1,42 +1,80 @@
 """The report's PNGs, written into the sweep folder.
 
-Optuna draws what it knows how to draw (parameter importances, parallel coordinates)
-from an in-memory study rebuilt from results.csv, so sweeps without a study (Hydra's
-grid sweeper) get them too; the rest is plain matplotlib.
+    history.png               every trial's value and the best so far, by trial and by epochs
+    objective_vs_params.png   the objective against each searched parameter
+    parallel_coordinates.png  every trial across the parameters, coloured by its value
+    importances.png           Optuna's fANOVA importances (two searched parameters or more)
+    learning_curves.png       the objective per epoch of every trial, the top ones in colour
+
+Every trial with a value appears in every plot, marked by its status: pruned trials at
+the last value they reported, diverged and failed ones (no value) as ticks along the
+bottom of the history. Parameters searched on a log scale (Sweep.log_scaled) get log
+axes, and so does the objective once its values span a decade. Optuna draws the
+importances from an in-memory study rebuilt from results.csv, so sweeps without a study
+(Hydra's grid sweeper) get them too; the rest is plain matplotlib.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution
 
 from hpsweep.report.loading import Sweep, Trial
+from hpsweep.report.parallel import draw_parallel_coordinates
 
-LEARNING_CURVES_TOP = 5
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+TOP_IN_COLOUR = 5
+# How each status is drawn, everywhere: (marker, colour, label).
+STYLE = {
+    "complete": ("o", "C0", "complete"),
+    "early_stopped": ("s", "C2", "early stopped"),
+    "pruned": ("x", "C1", "pruned (last value)"),
+    "diverged": ("v", "C3", "diverged (no value)"),
+    "failed": ("v", "C3", "failed (no value)"),
+}
+DECADE = 10
+MAX_PARAMS = 8  # parameters drawn side by side; a sweep of more shows its first 8
 
 
-def _as_number(text: str) -> float | None:
-    try:
-        return float(text)
-    except ValueError:
+def _value_scale(values: list[float]) -> str:
+    """The objective's axis: log once its values span a decade."""
+    return "log" if min(values, default=0) > 0 and max(values) / min(values) >= DECADE else "linear"
+
+
+def importance_note(sweep: Sweep) -> str | None:
+    """Why there is no importances plot, in one sentence; None when there is one."""
+    searched = list(distributions(sweep))
+    if len(searched) >= 2:
         return None
+    which = f" ({searched[0]})" if searched else ""
+    return (
+        f"No parameter importances: they compare two searched parameters or more, and "
+        f"this sweep varied {len(searched)}{which}."
+    )
 
 
 def distributions(sweep: Sweep) -> dict[str, BaseDistribution]:
-    """A distribution per searched parameter, from the values the finished trials took."""
+    """A distribution per searched parameter, from the values the finished trials took,
+    on the scale the sweep searched it."""
     result: dict[str, BaseDistribution] = {}
     for name in sweep.params:
         values = [t.params[name] for t in sweep.trials if t.finished and name in t.params]
-        numbers = [_as_number(v) for v in values]
-        if values and all(n is not None for n in numbers):
-            low, high = min(numbers), max(numbers)  # type: ignore[type-var]
+        if values and sweep.numeric(name):
+            numbers = [float(v) for v in values]
+            low, high = min(numbers), max(numbers)
             if low == high:
                 continue  # one value: nothing to learn about it
-            log = low > 0 and high / low >= 100
+            log = name in sweep.log_scaled and low > 0
             result[name] = FloatDistribution(low, high, log=log)
         elif len(set(values)) > 1:
             result[name] = CategoricalDistribution(sorted(set(values)))
@@ -76,6 +114,20 @@ def as_study(sweep: Sweep) -> optuna.Study:
     return study
 
 
+@contextlib.contextmanager
+def quiet(logger_name: str, level: int = logging.WARNING) -> Iterator[None]:
+    """Raise one logger's level for a while. TensorBoard's event reader logs "No path
+    found after <file>" at INFO for every log it reads to the end, through the root
+    logger that Hydra configured: at a sweep's end that was a screenful of [HYDRA] lines."""
+    logger = logging.getLogger(logger_name)
+    previous = logger.level
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
+
+
 def learning_curve(trial: Trial, tag: str) -> list[tuple[int, float]]:
     """(epoch, value) of one trial's TensorBoard scalar; empty without its log."""
     if trial.job_dir is None or not any(trial.job_dir.glob("events.out.tfevents.*")):
@@ -83,11 +135,88 @@ def learning_curve(trial: Trial, tag: str) -> list[tuple[int, float]]:
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     from tensorboard.util import tensor_util
 
-    events = EventAccumulator(str(trial.job_dir), size_guidance={"tensors": 0})
-    events.Reload()
+    with quiet("tensorboard"):
+        events = EventAccumulator(str(trial.job_dir), size_guidance={"tensors": 0})
+        events.Reload()
     if tag not in events.Tags().get("tensors", []):
         return []
     return [(e.step, float(tensor_util.make_ndarray(e.tensor_proto))) for e in events.Tensors(tag)]
+
+
+def _by_status(axis: Axes, points: list[tuple[float, Trial]]) -> None:
+    """Scatter (x, trial) at the trial's value, one marker per status."""
+    for status, (marker, colour, label) in STYLE.items():
+        chosen = [(x, t) for x, t in points if t.status == status and t.has_value]
+        if chosen:
+            xs, ys = [x for x, _ in chosen], [t.value for _, t in chosen]
+            axis.scatter(xs, ys, marker=marker, color=colour, s=22, label=label, zorder=3)
+
+
+def _no_value_ticks(axis: Axes, points: list[tuple[float, Trial]]) -> None:
+    """Diverged and failed trials have no value: a tick along the bottom marks them."""
+    xs = [x for x, t in points if not t.has_value]
+    if xs:
+        axis.plot(
+            xs,
+            [0.0] * len(xs),
+            "v",
+            color="C3",
+            transform=axis.get_xaxis_transform(),
+            clip_on=False,
+            label="diverged / failed (no value)",
+        )
+
+
+def draw_history(sweep: Sweep, figure: Any) -> None:
+    by_trial, by_epochs = figure.subplots(1, 2)
+    better = max if sweep.mode == "max" else min
+    best, epochs_so_far = math.nan, 0
+    rows: list[tuple[int, int, float, Trial]] = []
+    for trial in sorted(sweep.trials, key=lambda t: t.number):
+        epochs_so_far += trial.epochs
+        if trial.finished:
+            best = trial.value if math.isnan(best) else better(best, trial.value)
+        rows.append((trial.number, epochs_so_far, best, trial))
+    values = [t.value for t in sweep.trials if t.has_value]
+    for axis, index, label in ((by_trial, 0, "trial number"), (by_epochs, 1, "epochs consumed")):
+        xs = [row[index] for row in rows]
+        axis.step(xs, [row[2] for row in rows], where="post", color="k", label="best so far")
+        points = [(float(row[index]), row[3]) for row in rows]
+        _by_status(axis, points)
+        _no_value_ticks(axis, points)
+        axis.set_yscale(_value_scale(values))
+        axis.set_xlabel(label)
+        axis.set_ylabel(sweep.metric)
+        _integer_ticks(axis)
+    by_trial.legend(fontsize="small")
+    figure.suptitle(f"optimization history ({sweep.mode} {sweep.metric}, finished trials rank)")
+
+
+def draw_objective_vs_params(sweep: Sweep, figure: Any, names: list[str]) -> None:
+    axes = figure.subplots(1, len(names), sharey=True, squeeze=False)[0]
+    values = [t.value for t in sweep.trials if t.has_value]
+    for axis, name in zip(axes, names, strict=True):
+        with_param = [t for t in sweep.trials if name in t.params and t.has_value]
+        if sweep.numeric(name):
+            points = [(float(t.params[name]), t) for t in with_param]
+            axis.set_xscale("log" if name in sweep.log_scaled else "linear")
+        else:
+            categories = sorted({t.params[name] for t in with_param})
+            points = [(float(categories.index(t.params[name])), t) for t in with_param]
+            axis.set_xticks(range(len(categories)), categories)
+        _by_status(axis, points)
+        axis.set_xlabel(name + (" (log)" if name in sweep.log_scaled else ""))
+        axis.set_yscale(_value_scale(values))
+    axes[0].set_ylabel(sweep.metric)
+    if axes[0].get_legend_handles_labels()[0]:  # an empty legend is a matplotlib warning
+        axes[0].legend(fontsize="small")
+    figure.suptitle(f"{sweep.metric} against each searched parameter")
+
+
+def _integer_ticks(axis: Axes) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def write_plots(sweep: Sweep) -> list[Path]:
@@ -99,83 +228,70 @@ def write_plots(sweep: Sweep) -> list[Path]:
 
     written: list[Path] = []
 
-    def save(figure: plt.Figure, name: str) -> None:
+    def save(figure: Any, name: str) -> None:
         path = sweep.path / name
-        figure.tight_layout()
         figure.savefig(path, dpi=110)
         plt.close(figure)
         written.append(path)
 
-    finished = [t for t in sweep.trials if t.finished]
-    if not finished:
+    if not any(t.has_value for t in sweep.trials):
         return written
-    better = max if sweep.mode == "max" else min
+    save(figure_of(plt, (11, 4), lambda f: draw_history(sweep, f)), "history.png")
 
-    # 1. Best so far, against trial number and against epochs consumed.
-    figure, (by_trial, by_epochs) = plt.subplots(1, 2, figsize=(11, 4))
-    best, epochs_so_far, points = math.nan, 0, []
-    for trial in sorted(sweep.trials, key=lambda t: t.number):
-        epochs_so_far += trial.epochs
-        if trial.finished:
-            best = trial.value if math.isnan(best) else better(best, trial.value)
-        points.append((trial.number, epochs_so_far, best, trial))
-    for axis, x_index, label in ((by_trial, 0, "trial number"), (by_epochs, 1, "epochs consumed")):
-        axis.step(
-            [p[x_index] for p in points],
-            [p[2] for p in points],
-            where="post",
-            color="C3",
-            label="best so far",
-        )
-        axis.scatter(
-            [p[x_index] for p in points if p[3].finished],
-            [p[3].value for p in points if p[3].finished],
-            s=12,
-            color="C0",
-            label="finished trial",
-        )
-        axis.set_xlabel(label)
-        axis.set_ylabel(sweep.metric)
-        axis.legend()
-    figure.suptitle("optimization history")
-    save(figure, "history.png")
+    names = [n for n in sweep.params if any(n in t.params for t in sweep.trials)][:MAX_PARAMS]
+    if names:
+        size = (max(4.5, 3.2 * len(names)), 4)
+        slices = figure_of(plt, size, lambda f: draw_objective_vs_params(sweep, f, names))
+        save(slices, "objective_vs_params.png")
+        parallel = figure_of(plt, (10, 4.5), lambda f: draw_parallel_coordinates(sweep, f, names))
+        save(parallel, "parallel_coordinates.png")
 
-    # 2. and 3. Optuna's own plots of the rebuilt study (experimental in Optuna).
-    study = as_study(sweep)
-    searched = {n for t in study.trials for n in t.params}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        if len(study.trials) >= 2 and searched:
-            axes = optuna.visualization.matplotlib.plot_param_importances(study)
-            save(axes.figure, "importances.png")
-            axes = optuna.visualization.matplotlib.plot_parallel_coordinate(study)
-            save(axes.figure, "parallel_coordinates.png")
+    if importance_note(sweep) is None:
+        study = as_study(sweep)
+        # Optuna switches matplotlib to its ggplot style sheet for good: keep it to this plot.
+        with warnings.catch_warnings(), plt.style.context("default"):
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # experimental
+            axis = optuna.visualization.matplotlib.plot_param_importances(study)
+        axis.figure.set_size_inches(7, 0.8 + 0.5 * len(study.best_params))
+        axis.figure.tight_layout()
+        save(axis.figure, "importances.png")
 
-    # 4. The objective against the learning rate, the knob that usually matters most.
-    with_lr = [t for t in finished if _as_number(t.params.get("optimizer.lr", "x"))]
-    if with_lr:
-        figure, axis = plt.subplots(figsize=(6, 4))
-        axis.scatter([float(t.params["optimizer.lr"]) for t in with_lr], [t.value for t in with_lr])
-        axis.set_xscale("log")
-        axis.set_xlabel("optimizer.lr")
-        axis.set_ylabel(sweep.metric)
-        axis.set_title(f"{sweep.metric} against the learning rate")
-        save(figure, "objective_vs_lr.png")
-
-    # 5. Learning curves of the top trials, from their TensorBoard logs.
-    curves = [(t, learning_curve(t, sweep.metric)) for t in sweep.ranked()[:LEARNING_CURVES_TOP]]
-    curves = [(t, c) for t, c in curves if c]
-    if curves:
-        figure, axis = plt.subplots(figsize=(6, 4))
-        for trial, curve in curves:
-            axis.plot(
-                [e for e, _ in curve],
-                [v for _, v in curve],
-                label=f"trial {trial.number} ({trial.status})",
-            )
-        axis.set_xlabel("epoch")
-        axis.set_ylabel(sweep.metric)
-        axis.set_title(f"learning curves of the top {len(curves)} trials")
-        axis.legend()
-        save(figure, "learning_curves.png")
+    curves = {t.number: learning_curve(t, sweep.metric) for t in sweep.trials if t.has_value}
+    if any(curves.values()):
+        drawn = figure_of(plt, (7, 4.5), lambda f: draw_learning_curves(sweep, f, curves))
+        save(drawn, "learning_curves.png")
     return written
+
+
+def figure_of(plt: Any, size: tuple[float, float], draw: Callable[[Any], None]) -> Any:
+    """A new figure of `size` (inches), laid out by matplotlib, drawn on by `draw`."""
+    figure = plt.figure(figsize=size, layout="constrained")
+    draw(figure)
+    return figure
+
+
+def draw_learning_curves(sweep: Sweep, figure: Any, curves: dict[int, list]) -> None:
+    axis = figure.subplots()
+    top = [t.number for t in sweep.ranked()[:TOP_IN_COLOUR]]
+    by_number = {t.number: t for t in sweep.trials}
+    # The rest first, thin and grey (pruned ones dashed), so the leaders are drawn on top.
+    for number, curve in curves.items():
+        if number in top or not curve:
+            continue
+        style = "--" if by_number[number].status == "pruned" else "-"
+        # A marker too: a trial pruned after one epoch is a single point.
+        axis.plot(*zip(*curve, strict=True), style, marker=".", color="0.6", linewidth=0.8)
+    for rank, number in enumerate(top, start=1):
+        if curves.get(number):
+            trial = by_number[number]
+            label = f"#{rank}: trial {number} ({trial.status})"
+            axis.plot(*zip(*curves[number], strict=True), color=f"C{rank - 1}", label=label)
+    axis.plot([], [], "--", color="0.6", linewidth=0.8, label="pruned trials")
+    axis.plot([], [], "-", color="0.6", linewidth=0.8, label="other trials")
+    values = [v for curve in curves.values() for _, v in curve]
+    axis.set_yscale(_value_scale(values))
+    axis.set_xlabel("epoch")
+    axis.set_ylabel(sweep.metric)
+    _integer_ticks(axis)
+    axis.legend(fontsize="small")
+    axis.set_title(f"{sweep.metric} per epoch: the top {len(top)} in colour")

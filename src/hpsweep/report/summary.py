@@ -1,10 +1,24 @@
-"""The report's text: top trials, counts per status, epochs saved."""
+"""The report's text: counts per status, epochs saved, the top trials, the pruned apart.
+
+The same text ends every sweep (hpsweep.hydra_callbacks.results) and opens
+`hpsweep report`, so both rank alike: finished trials by value (Sweep.ranked, which is
+hpsweep.sweep.results.ranked_rows, as best.yaml is chosen). Pruned trials stopped
+before the end, so their last value does not compete: they are listed apart.
+
+    sweep multirun/...: 12 trials (5 complete, 1 early_stopped, 6 pruned)
+    epochs: 61 run of 108 for every trial to the end (47 saved, 44%, ...)
+    top 3 by val/loss (min):
+    rank  number  val/loss  status    epochs  seconds  optimizer.lr
+    1     1       0.098175  complete  9       3.3      0.0053
+    ...
+    pruned (not ranked): trials 2, 3, 7 at epochs 1, 1, 3
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 
-from hpsweep.report.loading import Sweep
+from hpsweep.report.loading import Sweep, Trial
 from hpsweep.sweep.results import format_table
 
 
@@ -16,13 +30,43 @@ def epochs_saved(sweep: Sweep) -> tuple[int, int] | None:
     return ran, sweep.max_epochs * len(sweep.trials)
 
 
-def summary_text(sweep: Sweep, top: int = 10) -> str:
-    counts = Counter(t.status for t in sweep.trials)
-    lines = [
-        f"sweep {sweep.path}: {len(sweep.trials)} trials ("
-        + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-        + ")"
+def counts_text(trials: list[Trial]) -> str:
+    counts = Counter(t.status for t in trials)
+    return ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+
+
+def ranked_table(sweep: Sweep, top: int) -> str:
+    """The first `top` trials of the one ranking, as a text table."""
+    rows = [
+        {
+            "rank": rank,
+            "number": t.number,
+            sweep.metric: f"{t.value:.6g}",
+            "status": t.status,
+            "epochs": t.epochs,
+            "seconds": f"{t.seconds:.1f}",
+            **t.params,
+        }
+        for rank, t in enumerate(sweep.ranked()[:top], start=1)
     ]
+    columns = ["rank", "number", sweep.metric, "status", "epochs", "seconds", *sweep.params]
+    return format_table(rows, columns)
+
+
+def pruned_line(sweep: Sweep, most: int = 20) -> str | None:
+    pruned = sweep.pruned()
+    if not pruned:
+        return None
+    shown = pruned[:most]
+    more = f" and {len(pruned) - most} more" if len(pruned) > most else ""
+    return (
+        f"pruned (not ranked): trials {', '.join(str(t.number) for t in shown)}{more} "
+        f"at epochs {', '.join(str(t.epochs) for t in shown)}"
+    )
+
+
+def summary_text(sweep: Sweep, top: int = 10) -> str:
+    lines = [f"sweep {sweep.path}: {len(sweep.trials)} trials ({counts_text(sweep.trials)})"]
     saved = epochs_saved(sweep)
     if saved is not None:
         ran, full = saved
@@ -32,21 +76,12 @@ def summary_text(sweep: Sweep, top: int = 10) -> str:
             f"({full - ran} saved, {share:.0%}, by early stopping and pruning)"
         )
     ranked = sweep.ranked()
-    if not ranked:
+    if ranked:
+        lines.append(f"top {min(top, len(ranked))} by {sweep.metric} ({sweep.mode}):")
+        lines.append(ranked_table(sweep, top))
+    else:
         lines.append("no finished trial yet")
-        return "\n".join(lines)
-    rows = [
-        {
-            "number": t.number,
-            sweep.metric: f"{t.value:.6g}",
-            "status": t.status,
-            "epochs": t.epochs,
-            "seconds": f"{t.seconds:.1f}",
-            **t.params,
-        }
-        for t in ranked[:top]
-    ]
-    columns = ["number", sweep.metric, "status", "epochs", "seconds", *sweep.params]
-    lines.append(f"top {len(rows)} by {sweep.metric} ({sweep.mode}):")
-    lines.append(format_table(rows, columns))
+    pruned = pruned_line(sweep)
+    if pruned:
+        lines.append(pruned)
     return "\n".join(lines)

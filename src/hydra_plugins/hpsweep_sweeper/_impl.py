@@ -54,6 +54,7 @@ from hydra_plugins.hpsweep_sweeper._bookkeeping import (
     tell_arguments,
 )
 from hydra_plugins.hpsweep_sweeper._compose_once import ComposeOnceConfigLoader
+from hydra_plugins.hpsweep_sweeper._progress import SweepProgress
 from hydra_plugins.hpsweep_sweeper._search_space import (
     SearchSpace,
     combinations,
@@ -217,6 +218,7 @@ class HpsweepSweeperImpl(Sweeper):
 
         failures = launched = 0
         batches: list[list[JobReturn]] = []
+        self.progress = SweepProgress(n_trials, done_before=done)
         # SIGTERM (a scheduler, `kill`) stops a sweep as Ctrl-C does: at once, recorded.
         previous_handler = signal.signal(signal.SIGTERM, raise_terminated)
         try:
@@ -252,6 +254,7 @@ class HpsweepSweeperImpl(Sweeper):
                     )
                     raise SystemExit(1)
         finally:
+            self.progress.close()
             signal.signal(signal.SIGTERM, previous_handler)
         if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
             if self.max_failure_rate < 1:
@@ -341,8 +344,7 @@ class HpsweepSweeperImpl(Sweeper):
         study.tell(trial, value, state=state)
         return int(outcome.status == RunStatus.FAILED)
 
-    @staticmethod
-    def log_progress(study: optuna.Study, total: int) -> None:
+    def log_progress(self, study: optuna.Study, total: int) -> None:
         trials = study.get_trials(deepcopy=False)
         counts: dict[str, int] = {}
         for trial in counted(trials):
@@ -353,10 +355,5 @@ class HpsweepSweeperImpl(Sweeper):
             best = f"best {study.best_value:.6g} (trial {study.best_trial.number})"
         else:
             best = "no completed trial yet"
-        log.info(
-            "[%d/%d] %s; %s",
-            done_count(trials),
-            total,
-            best,
-            ", ".join(f"{n} {word}" for word, n in counts.items()),
-        )
+        # A live line in a terminal, a log line otherwise (_progress).
+        self.progress.update(done_count(trials), best, counts)
