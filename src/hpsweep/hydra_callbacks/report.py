@@ -1,4 +1,5 @@
-"""The report, written automatically when a sweep ends (every sweeper)."""
+"""The report, written automatically when a sweep of Hydra's basic sweeper or the stock
+Optuna sweeper ends. The hpsweep sweeper writes it itself (hydra.sweeper.report)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from hpsweep.hydra_callbacks.results import records_itself
 from hpsweep.report.loading import NotASweepError, load_sweep
 from hpsweep.report.plots import write_plots
 from hpsweep.sweep.spec import is_dry_run
@@ -19,12 +21,12 @@ log = logging.getLogger(__name__)
 class WriteReport(Callback):
     """Writes the report's PNGs into the sweep folder at multirun end.
 
-    Switch it off with `~hydra.callbacks.report`; `hpsweep report <dir>` writes the
-    same files any time.
+    Switch it off with `~hydra.callbacks.report` (hpsweep's sweepers:
+    `hydra.sweeper.report=false`); `hpsweep report <dir>` writes the same files any time.
     """
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        if is_dry_run(config):
+        if is_dry_run(config) or records_itself(config):
             return
         try:
             sweep = load_sweep(Path(config.hydra.sweep.dir))

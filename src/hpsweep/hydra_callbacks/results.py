@@ -1,16 +1,18 @@
-"""results.csv for every sweeper: a Hydra callback appends each job's outcome as it ends.
+"""results.csv for Hydra's basic sweeper and the stock Optuna sweeper: a Hydra callback
+appends each job's outcome as it ends.
 
 It runs where the job runs (in process, or in a launcher's worker), after the job has
-written its outcome record, so Hydra's basic sweeper, the stock Optuna sweeper and ours
-all leave the same file with the same statuses. At the end of the sweep it writes
-best.yaml, the full composed config of the best trial, and logs the top trials.
+written its outcome record, so those sweepers leave the same file with the same
+statuses as ours. At the end of the sweep it writes best.yaml, the full composed
+config of the best trial, and logs the top trials (hpsweep.sweep.best).
+
+The hpsweep sweeper records its trials itself, for any app, with no callback
+(hydra_plugins/hpsweep_sweeper/_recording.py); this callback stands aside in its
+sweeps so that no row is written twice.
 """
 
 from __future__ import annotations
 
-import logging
-import shutil
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -19,72 +21,55 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from hpsweep.sweep.best import write_best_and_summary
 from hpsweep.sweep.outcome import outcome_of_job
 from hpsweep.sweep.results import (
-    BEST_FILE,
     RESULTS_FILE,
     append_row,
-    format_table,
     outcome_row,
-    ranked_rows,
-    read_results,
     start_results,
+    sweep_mode,
 )
 from hpsweep.sweep.spec import SweepSpec, is_dry_run
 
-log = logging.getLogger(__name__)
+HPSWEEP_SWEEPER = "hydra_plugins.hpsweep_sweeper.hpsweep_sweeper.HpsweepSweeper"
 
-TOP = 5
+
+def records_itself(config: DictConfig) -> bool:
+    """Whether the multirun's sweeper is hpsweep's, which writes results.csv, best.yaml,
+    the summary and the report itself."""
+    return OmegaConf.select(config, "hydra.sweeper._target_", default=None) == HPSWEEP_SWEEPER
 
 
 class RecordResults(Callback):
-    """Writes results.csv as trials end, best.yaml and a summary when the sweep ends."""
+    """Writes results.csv as trials end, best.yaml and a summary when the sweep ends,
+    for the sweepers that do not (Hydra's basic sweeper, the stock Optuna sweeper)."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        if not is_dry_run(config):
+        if not is_dry_run(config) and not records_itself(config):
             start_results(Path(config.hydra.sweep.dir) / RESULTS_FILE, SweepSpec.of(config).keys)
 
     def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
-        if config.hydra.mode != RunMode.MULTIRUN:
+        if config.hydra.mode != RunMode.MULTIRUN or records_itself(config):
             return
         path = Path(config.hydra.sweep.dir) / RESULTS_FILE
         if not path.exists():
             return
+        outcome = outcome_of_job(job_return)
         row = outcome_row(
             config.hydra.job.num,
             Path(config.hydra.runtime.output_dir),
             list(config.hydra.overrides.task),
-            outcome_of_job(job_return),
+            outcome,
         )
-        append_row(path, row)
+        append_row(path, row, metrics=outcome.metrics)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        sweep_dir = Path(config.hydra.sweep.dir)
-        path = sweep_dir / RESULTS_FILE
-        if not path.exists():
+        if records_itself(config):
             return
-        header, rows = read_results(path)
-        mode = OmegaConf.select(config, "objective.mode", default="min")
-        ranked = ranked_rows(rows, mode)
-        if not ranked:
-            log.warning("no completed trials in %s: no best.yaml", path)
-            return
-        best = ranked[0]
-        shutil.copyfile(Path(best["job_dir"]) / ".hydra" / "config.yaml", sweep_dir / BEST_FILE)
-        columns = [c for c in header if c not in ("job_dir", "reason", "started", "finished")]
-        counts = Counter(row["status"] for row in rows)
-        log.info(
-            "%d trials (%s); top trials by %s:\n%s",
-            len(rows),
-            ", ".join(f"{n} {s}" for s, n in sorted(counts.items())),
+        write_best_and_summary(
+            Path(config.hydra.sweep.dir),
+            sweep_mode(config),
             OmegaConf.select(config, "objective.metric", default="value"),
-            format_table(ranked[:TOP], columns),
-        )
-        log.info(
-            "best: trial %s, value %s. Re-run it with:\n"
-            "  python %s --config-path %s --config-name best",
-            best["number"],
-            best["value"],
             Path(config.hydra.job.name + ".py").name,
-            sweep_dir.resolve(),
         )

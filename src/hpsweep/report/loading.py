@@ -9,7 +9,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from hpsweep.sweep.results import FINISHED_WORDS, LEADING_COLUMNS, RESULTS_FILE, TRAILING_COLUMNS
+from hpsweep.sweep.results import FINISHED_WORDS, RESULTS_FILE, parameter_columns, sweep_mode
 
 
 class NotASweepError(ValueError):
@@ -61,7 +61,7 @@ def load_sweep(path: Path) -> Sweep:
         reader = csv.DictReader(file)
         header = reader.fieldnames or []
         rows = list(reader)
-    params = [c for c in header if c not in (*LEADING_COLUMNS, *TRAILING_COLUMNS)]
+    params = parameter_columns(header)
     trials = [
         Trial(
             number=int(row["number"]),
@@ -81,7 +81,7 @@ def load_sweep(path: Path) -> Sweep:
         path=path,
         trials=trials,
         params=params,
-        mode=OmegaConf.select(config, "objective.mode", default="min"),
+        mode=sweep_mode(config),
         metric=OmegaConf.select(config, "objective.metric", default="value"),
         max_epochs=epochs if isinstance(epochs, int) and "trainer.epochs" not in params else None,
     )
