@@ -146,8 +146,11 @@ def write_plots(sweep: Sweep) -> list[Path]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         if len(study.trials) >= 2 and searched:
-            axes = optuna.visualization.matplotlib.plot_param_importances(study)
-            save(axes.figure, "importances.png")
+            # Every trial with the same value (an app whose objective ignores what was
+            # searched): nothing to attribute, and Optuna warns that importances are equal.
+            if len({t.value for t in study.trials}) >= 2:
+                axes = optuna.visualization.matplotlib.plot_param_importances(study)
+                save(axes.figure, "importances.png")
             axes = optuna.visualization.matplotlib.plot_parallel_coordinate(study)
             save(axes.figure, "parallel_coordinates.png")
 
