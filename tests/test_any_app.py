@@ -24,6 +24,7 @@ from hpsweep.sweep.results import (
 )
 from hpsweep.sweep.trial import SweepTrial
 from tests.conftest import PRESETS_DIR, ROOT
+from tests.sweep_files import assert_records_agree
 
 APP_CONF = ROOT / "examples" / "hydra_app" / "conf"
 
@@ -107,3 +108,36 @@ def test_a_metric_cannot_take_a_columns_name(name: str, tmp_path: Path) -> None:
         trial.record(name, 1.0)
     trial.record("val/acc", 0.9)
     assert trial.metrics == {"val/acc": 0.9}
+
+
+def task_that_never_reports(cfg: DictConfig) -> float:
+    if cfg.x == 0:
+        raise RuntimeError("no x")
+    return float(cfg.x) ** 2
+
+
+def test_an_app_that_never_reports_gets_complete_and_failed_rows(
+    hydra_sweep_runner, tmp_path: Path
+) -> None:
+    """In process, Hydra's own runner: the example app's config, a task without any hpsweep
+    call; the hpsweep sweeper still writes a row per trial, best.yaml and the summary."""
+    with hydra_sweep_runner(
+        calling_file=__file__,
+        calling_module=None,
+        task_function=task_that_never_reports,
+        config_path="../examples/hydra_app/conf",
+        config_name="config",
+        overrides=[
+            *("hydra/sweeper=auto", "x=0,1,2"),
+            *("hydra.sweeper.max_failure_rate=1", "hydra.sweeper.report=false"),
+        ],
+        temp_dir=tmp_path,
+    ):  # the runner deletes the sweep folder on exit: read it inside
+        rows = assert_records_agree(tmp_path)
+        assert {r["x"]: (r["status"], r["value"], r["epochs"]) for r in rows} == {
+            "0": ("failed", "", ""),
+            "1": ("complete", "1.0", ""),
+            "2": ("complete", "4.0", ""),
+        }
+        assert [r["reason"] for r in rows if r["status"] == "failed"] == ["RuntimeError: no x"]
+        assert "x: 1" in (tmp_path / "best.yaml").read_text()

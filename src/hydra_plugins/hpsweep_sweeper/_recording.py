@@ -74,6 +74,12 @@ class SweepRecorder:
         if self.report:
             from hpsweep.report import load_sweep, write_plots
 
-            paths = write_plots(load_sweep(self.sweep_dir))
+            # The plots are a view of results.csv, which is written: a plot that cannot
+            # be drawn is a warning, not a failed sweep (`hpsweep report` can retry).
+            try:
+                paths = write_plots(load_sweep(self.sweep_dir))
+            except Exception as error:
+                log.warning("report not written: %s: %s", type(error).__name__, error)
+                return
             if paths:
                 log.info("report: %s", ", ".join(p.name for p in paths))
