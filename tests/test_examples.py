@@ -93,7 +93,7 @@ def test_the_lightning_example_prunes_inside_a_sweep(tmp_path: Path) -> None:
         "lightning",
         "train_digits.py",
         *("-m", "hydra/sweeper=hyperband", "lr=tag(log,interval(1e-4,1))"),
-        *("hydra.sweeper.n_trials=8", "trainer.epochs=3", "trainer.batch_size=128"),
+        *("hydra.sweeper.n_trials=6", "trainer.epochs=3", "trainer.batch_size=128"),
         "hydra.sweeper.report=false",
         cwd=tmp_path,
         python_flags=LIGHTNING_WARNINGS,
