@@ -13,7 +13,7 @@ TORCH ?= torch==2.13.0
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet $(TORCH)
-	$(PYTHON) -m pip install --quiet -e ".[dev,dashboard]"
+	$(PYTHON) -m pip install --quiet -e ".[dev,dashboard,lightning]"
 	touch $@
 
 run: $(VENV)/.installed

@@ -4,7 +4,7 @@ The same 40 trials (random search over the learning rate, seed 0, digits, about 
 each on CPU) run in fresh processes: through a hand-written Optuna loop that calls the
 same `train` function in one process; through `python train.py -m` with the hpsweep
 sweeper (Hydra multirun, journal storage, results.csv, TensorBoard, checkpoints), once
-as is and once without the report drawn at the sweep's end (`~hydra.callbacks.report`);
+as is and once without the report drawn at the sweep's end (`hydra.sweeper.report=false`);
 and with Hydra's stock Optuna sweeper. The report is drawn by a detached process after
 the sweep returns: the benchmark waits for it, untimed, before the next contender.
 Prints the wall times, their ratios to the hand-written loop (target for hpsweep
@@ -89,7 +89,7 @@ def main() -> None:
         "python train.py -m, hpsweep sweeper": ["hydra/sweeper=random"],
         "  the same without the end-of-sweep report": [
             "hydra/sweeper=random",
-            "~hydra.callbacks.report",
+            "hydra.sweeper.report=false",
         ],
         "python train.py -m, stock optuna sweeper": [
             "hydra/sweeper=optuna",

@@ -24,6 +24,8 @@ register_resolvers()
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF_DIR = ROOT / "conf"
+# The sweeper presets ship in the package, on every Hydra app's search path.
+PRESETS_DIR = ROOT / "src" / "hydra_plugins" / "hpsweep_sweeper" / "conf"
 TRAIN_PY = ROOT / "train.py"
 
 ComposeTrain = Callable[..., DictConfig]

@@ -12,7 +12,7 @@ import pytest
 from hydra.utils import get_class
 
 from hpsweep.training import train
-from tests.conftest import CONF_DIR, ComposeTrain
+from tests.conftest import CONF_DIR, PRESETS_DIR, ComposeTrain
 from tests.data_files import write_blobs_csv, write_blobs_npz
 
 GROUPS = ("optimizer", "scheduler", "model", "regularization", "data", "callbacks")
@@ -74,7 +74,7 @@ SWEEPER_TARGETS = {
     "optuna": "hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper",  # stock
 }
 SWEEPERS = sorted(
-    {p.stem for p in (CONF_DIR / "hydra" / "sweeper").glob("*.yaml")} | set(SWEEPER_TARGETS)
+    {p.stem for p in (PRESETS_DIR / "hydra" / "sweeper").glob("*.yaml")} | set(SWEEPER_TARGETS)
 )
 
 

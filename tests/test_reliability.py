@@ -35,7 +35,7 @@ SLOW_SWEEP = (
     "hydra.sweeper.seed=0",
     f"trainer.epochs={EPOCHS}",
     "~callbacks.early_stopping",
-    "~hydra.callbacks.report",
+    "hydra.sweeper.report=false",
 )
 
 

@@ -23,11 +23,11 @@ from hpsweep.sweep.outcome import RunStatus
 from hpsweep.sweep.resolvers import register_resolvers
 from hpsweep.sweep.results import (
     FINISHED_WORDS,
-    LEADING_COLUMNS,
     RESULTS_FILE,
-    TRAILING_COLUMNS,
+    parameter_columns,
     ranked_rows,
     read_results,
+    sweep_mode,
 )
 from hpsweep.sweep.spec import SweepSpec, SweepSpecError
 
@@ -138,7 +138,7 @@ def load_sweep(path: Path) -> Sweep:
     if not results.is_file():
         raise NotASweepError(f"{path} is not a sweep folder: it has no {RESULTS_FILE}")
     header, rows = read_results(results)
-    params = [c for c in header if c not in (*LEADING_COLUMNS, *TRAILING_COLUMNS)]
+    params = parameter_columns(header)
     trials = [
         Trial(
             number=int(row["number"]),
@@ -161,7 +161,7 @@ def load_sweep(path: Path) -> Sweep:
         path=path,
         trials=trials,
         params=params,
-        mode=OmegaConf.select(config, "objective.mode", default="min"),
+        mode=sweep_mode(config),
         metric=OmegaConf.select(config, "objective.metric", default="value"),
         max_epochs=epochs if isinstance(epochs, int) and "trainer.epochs" not in params else None,
         log_scaled=log_scaled(config, params, trials),

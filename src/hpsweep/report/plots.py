@@ -54,13 +54,17 @@ def _value_scale(values: list[float]) -> str:
 def importance_note(sweep: Sweep) -> str | None:
     """Why there is no importances plot, in one sentence; None when there is one."""
     searched = list(distributions(sweep))
-    if len(searched) >= 2:
-        return None
-    which = f" ({searched[0]})" if searched else ""
-    return (
-        f"No parameter importances: they compare two searched parameters or more, and "
-        f"this sweep varied {len(searched)}{which}."
-    )
+    if len(searched) < 2:
+        which = f" ({searched[0]})" if searched else ""
+        return (
+            f"No parameter importances: they compare two searched parameters or more, and "
+            f"this sweep varied {len(searched)}{which}."
+        )
+    if len({t.value for t in sweep.trials if t.finished}) < 2:
+        # An app whose objective ignores what was searched: nothing to attribute, and
+        # Optuna warns that every importance is equal.
+        return "No parameter importances: every finished trial has the same value."
+    return None
 
 
 def distributions(sweep: Sweep) -> dict[str, BaseDistribution]:

@@ -6,5 +6,6 @@
 - `trial`: the public API a job uses to report, prune and record (SweepTrial);
 - `job`: how the sweeper runs each job (RecordedTask);
 - `results`: results.csv;
+- `best`: best.yaml and the summary when a sweep ends (every sweeper);
 - `interruption`: Ctrl-C and SIGTERM.
 """

@@ -78,9 +78,29 @@ def load_recorded_study(sweep_dir: Path) -> Any:
 
 
 def register_job(sweep_dir: Path, job_number: int, trial_number: int) -> None:
+    _write_job(sweep_dir, job_number, {"trial": trial_number})
+
+
+def register_job_dir(sweep_dir: Path, job_number: int, job_dir: Path) -> None:
+    """The job's own folder, written by the job as it starts: the sweeper finds a job's
+    outcome record there even when a signal stopped the launch before it returned."""
+    path = sweep_dir / JOBS_DIR / f"{job_number}.json"
+    _write_job(sweep_dir, job_number, {**json.loads(path.read_text()), "job_dir": str(job_dir)})
+
+
+def registered_job_dir(sweep_dir: Path, job_number: int) -> Path | None:
+    path = sweep_dir / JOBS_DIR / f"{job_number}.json"
+    job_dir = json.loads(path.read_text()).get("job_dir") if path.is_file() else None
+    return Path(job_dir) if job_dir else None
+
+
+def _write_job(sweep_dir: Path, job_number: int, entry: dict[str, Any]) -> None:
+    # Atomically: the sweeper reads every entry while jobs of another batch run.
     path = sweep_dir / JOBS_DIR / f"{job_number}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"trial": trial_number}) + "\n")
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(entry) + "\n")
+    tmp.replace(path)
 
 
 def registered_trial(sweep_dir: Path, job_number: int) -> int | None:

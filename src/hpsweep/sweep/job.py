@@ -15,6 +15,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from hpsweep.sweep.channel import register_job_dir
 from hpsweep.sweep.outcome import TrialOutcome, utc_now
 from hpsweep.sweep.trial import SweepTrial
 
@@ -31,6 +32,7 @@ class RecordedTask:
         trial = SweepTrial.for_job(Path(hydra_cfg.sweep.dir), hydra_cfg.job.num)
         if trial is None:  # not one of ours: run it as it is
             return self.task_function(cfg)
+        register_job_dir(trial.sweep_dir, hydra_cfg.job.num, job_dir)
         started, clock = utc_now(), time.perf_counter()
         try:
             with trial.activate():

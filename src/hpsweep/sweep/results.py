@@ -1,11 +1,16 @@
 """results.csv: one row per trial, appended as each trial ends, for every sweeper.
 
-    number,status,value,epochs,seconds,started,finished,job_dir,<searched keys...>,reason
+    number,status,value,epochs,seconds,started,finished,job_dir,<searched keys>,reason,<metrics>
 
-The columns after job_dir are the sweep's searched keys (hpsweep.sweep.spec); a row's
-status, value, epochs, seconds and reason are the job's outcome record
-(hpsweep.sweep.outcome), never re-derived. Rows are appended under a file lock, since
-launcher workers in other processes append too.
+The columns between job_dir and reason are the sweep's searched keys
+(hpsweep.sweep.spec), written in the header when the sweep starts; a row's status,
+value, epochs, seconds and reason are the job's outcome record
+(hpsweep.sweep.outcome), never re-derived. The columns after reason are the outcome's
+extra metrics (train.py's val/acc, test/acc, ...; what an app records with
+`SweepTrial.record(name, value)`): a name no earlier row had is added at the end of
+the header, the file rewritten atomically (earlier rows leave it empty). Rows are
+appended under a file lock on a lock file beside it, since launcher workers in other
+processes append too and a rewrite replaces the file.
 """
 
 from __future__ import annotations
@@ -14,10 +19,13 @@ import csv
 import fcntl
 import io
 import math
+import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import DictConfig, OmegaConf
 
 from hpsweep.sweep.outcome import FINISHED, TrialOutcome
 
@@ -26,6 +34,8 @@ BEST_FILE = "best.yaml"
 LEADING_COLUMNS = ("number", "status", "value", "epochs", "seconds", "started", "finished")
 LEADING_COLUMNS += ("job_dir",)
 TRAILING_COLUMNS = ("reason",)
+# Names an extra metric cannot take: they are the row's own columns.
+RESERVED_COLUMNS = frozenset({*LEADING_COLUMNS, *TRAILING_COLUMNS, "pruned_at"})
 FINISHED_WORDS = tuple(str(status) for status in FINISHED)
 
 
@@ -43,14 +53,15 @@ def start_results(path: Path, parameters: list[str]) -> None:
 
 
 def outcome_row(
-    number: int, job_dir: Path, overrides: list[str], outcome: TrialOutcome
+    number: int, job_dir: Path | None, overrides: list[str], outcome: TrialOutcome
 ) -> dict[str, Any]:
     """The results.csv row of one finished job: its number, folder, the values its
     overrides set, and its outcome record."""
     seconds = "" if outcome.seconds is None else round(outcome.seconds, 3)
     return {
+        **outcome.metrics,  # first: a searched key of the same name wins
         "number": number,
-        "job_dir": str(job_dir),
+        "job_dir": "" if job_dir is None else str(job_dir),
         **override_values(overrides),
         "status": str(outcome.status),
         "value": "" if outcome.value is None else outcome.value,
@@ -75,22 +86,52 @@ def read_results(path: Path) -> tuple[list[str], list[dict[str, str]]]:
         return list(reader.fieldnames or []), list(reader)
 
 
-def append_row(path: Path, row: dict[str, Any]) -> None:
-    """Append one row under an exclusive lock; the header was written at sweep start."""
-    with path.open("a+", newline="") as file:
-        fcntl.flock(file, fcntl.LOCK_EX)
+def parameter_columns(header: list[str]) -> list[str]:
+    """The searched keys of a results.csv header: between the leading columns and
+    reason (the metric columns come after reason)."""
+    end = header.index("reason") if "reason" in header else len(header)
+    return [c for c in header[:end] if c not in LEADING_COLUMNS]
+
+
+def append_row(path: Path, row: dict[str, Any], metrics: Iterable[str] = ()) -> None:
+    """Append one row under an exclusive lock; the header was written at sweep start.
+    `metrics` names the row's metric columns: one the header lacks is added first."""
+    lock_path = path.with_name(f".{path.name}.lock")
+    with lock_path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            file.seek(0)
-            columns = next(csv.reader(file), None)
-            if columns is None:
-                raise FileNotFoundError(f"{path} has no header: was the sweep started?")
+            columns = _header_of(path)
+            new = [m for m in dict.fromkeys(metrics) if m not in columns]
+            if new:
+                columns = _add_columns(path, new)
             buffer = io.StringIO()
             csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore").writerow(row)
-            file.seek(0, io.SEEK_END)
-            file.write(buffer.getvalue())
-            file.flush()
+            with path.open("a", newline="") as file:
+                file.write(buffer.getvalue())
         finally:
-            fcntl.flock(file, fcntl.LOCK_UN)
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _header_of(path: Path) -> list[str]:
+    with path.open(newline="") as file:
+        columns = next(csv.reader(file), None)
+    if columns is None:
+        raise FileNotFoundError(f"{path} has no header: was the sweep started?")
+    return columns
+
+
+def _add_columns(path: Path, new: list[str]) -> list[str]:
+    """Rewrite results.csv with `new` columns at the end of its header, atomically: a
+    reader sees the old file or the new one, never half of one."""
+    columns, rows = read_results(path)
+    columns = [*columns, *new]
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)
+    return columns
 
 
 def ranked_rows(rows: list[dict[str, str]], mode: str) -> list[dict[str, str]]:
@@ -99,6 +140,18 @@ def ranked_rows(rows: list[dict[str, str]], mode: str) -> list[dict[str, str]]:
     report."""
     finished = [r for r in rows if r["status"] in FINISHED_WORDS and _finite(r["value"])]
     return sorted(finished, key=lambda r: float(r["value"]), reverse=(mode == "max"))
+
+
+def sweep_mode(config: DictConfig) -> str:
+    """min or max: the app's objective.mode when it has one (train.py), else the
+    direction of the sweeper (hydra.sweeper.direction), else min."""
+    mode = OmegaConf.select(config, "objective.mode", default=None)
+    if mode in ("min", "max"):
+        return mode
+    direction = OmegaConf.select(
+        config, "hydra.sweeper.direction", default=None, throw_on_resolution_failure=False
+    )
+    return "max" if direction == "maximize" else "min"
 
 
 def best_row(rows: list[dict[str, str]], mode: str) -> dict[str, str] | None:

@@ -85,7 +85,15 @@ class SweepTrial:
         return False
 
     def record(self, name: str, value: Any) -> None:
-        """An extra metric of this trial: a column of results.csv."""
+        """An extra metric of this trial (a number or a short text): a column of
+        results.csv, after `reason`, and a key of the job's metrics.json."""
+        from hpsweep.sweep.results import RESERVED_COLUMNS
+
+        if name in RESERVED_COLUMNS:
+            raise ValueError(
+                f"SweepTrial.record({name!r}, ...): {name!r} is a column of every row; "
+                "choose another name"
+            )
         self.metrics[name] = value
 
     def _trial(self) -> Any:

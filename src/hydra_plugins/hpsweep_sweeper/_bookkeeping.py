@@ -60,10 +60,14 @@ def sampler_seed(seed: int | None, trials_in_study: int) -> int | None:
     """The sampler's seed for a sweep that starts with `trials_in_study` trials already
     in its study. A resumed sweep must not draw its seeded stream from the start again,
     or it would propose the configurations it already ran; the same command after the
-    same cut still draws the same ones."""
+    same cut still draws the same ones. Seed and count are mixed by NumPy's SeedSequence,
+    not added: processes sharing a study each with its own seed (0 and 1) would
+    otherwise collide (0 + 1 trial == 1 + 0 trials) and propose the same values."""
     if seed is None or trials_in_study == 0:
         return seed
-    return seed + trials_in_study
+    import numpy as np
+
+    return int(np.random.SeedSequence([seed, trials_in_study]).generate_state(1)[0])
 
 
 def tell_arguments(outcome: TrialOutcome) -> tuple[float | None, TrialState]:

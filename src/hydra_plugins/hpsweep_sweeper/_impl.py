@@ -7,7 +7,8 @@ configured sampler; `-m optimizer=adam,sgd model=mlp,cnn` alone is finite and ru
 each of the 4 combinations once. Each asked trial becomes one job's overrides; the
 sweep folder maps the job's number to its trial (hpsweep.sweep.channel), through
 which the job reports every epoch to the study and the pruner can stop it. Each job
-records its outcome (hpsweep.sweep.outcome) and the study is told exactly that.
+records its outcome (hpsweep.sweep.outcome) and the study is told exactly that; the
+sweeper then writes the trial's results.csv row from it (_recording), for any app.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ from hydra_plugins.hpsweep_sweeper._bookkeeping import (
 )
 from hydra_plugins.hpsweep_sweeper._compose_once import ComposeOnceConfigLoader
 from hydra_plugins.hpsweep_sweeper._progress import SweepProgress
+from hydra_plugins.hpsweep_sweeper._recording import SweepRecorder
 from hydra_plugins.hpsweep_sweeper._search_space import (
     SearchSpace,
     combinations,
@@ -96,6 +98,7 @@ class HpsweepSweeperImpl(Sweeper):
         params: DictConfig | None,
         conditional: DictConfig | None,
         dry_run: bool,
+        report: bool = True,
     ) -> None:
         # The same check, with the same words, stops bad values at multirun start
         # (hpsweep.hydra_callbacks.validate), before any folder exists.
@@ -122,6 +125,7 @@ class HpsweepSweeperImpl(Sweeper):
         self.params = OmegaConf.to_container(params) if params else {}
         self.conditional = OmegaConf.to_container(conditional) if conditional else {}
         self.dry_run = dry_run
+        self.report = report
 
     def setup(
         self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
@@ -204,6 +208,7 @@ class HpsweepSweeperImpl(Sweeper):
         self.requeue_cut_off(study, sweep_dir)
         # Where the study lives, for the jobs (and for optuna-dashboard, `hpsweep report`).
         write_channel(sweep_dir, storage_spec, study_name, self.pruner_config)
+        recorder = SweepRecorder(self.config, report=self.report)
         done = done_count(study.get_trials(deepcopy=False))
         log.info(
             "hpsweep: %s, %d trials%s, %s, pruner %s; study '%s' in %s",
@@ -236,10 +241,15 @@ class HpsweepSweeperImpl(Sweeper):
                 try:
                     returns = self.launcher.launch(overrides, initial_job_idx=first_job)
                 except KeyboardInterrupt as interrupt:
+                    for job_number, job_overrides in enumerate(overrides, start=first_job):
+                        recorder.record_interrupted(job_number, job_overrides, interrupt)
                     self.stop_interrupted(study, trials, interrupt)
                 batches.append(list(returns))
-                for trial, ret in zip(trials, returns, strict=True):
-                    failures += self.tell(study, trial, outcome_of_job(ret))
+                jobs = zip(trials, returns, overrides, strict=True)
+                for job_number, (trial, ret, job_overrides) in enumerate(jobs, start=first_job):
+                    outcome = outcome_of_job(ret)
+                    failures += self.tell(study, trial, outcome)
+                    recorder.record(job_number, job_overrides, outcome, ret)
                 launched += len(trials)
                 self.log_progress(study, n_trials)
                 if failures / launched > self.max_failure_rate:
@@ -256,6 +266,7 @@ class HpsweepSweeperImpl(Sweeper):
         finally:
             self.progress.close()
             signal.signal(signal.SIGTERM, previous_handler)
+            recorder.finish()  # best.yaml, summary, report: also when stopped early
         if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
             if self.max_failure_rate < 1:
                 log.error("no completed trials in study '%s' (%s)", study_name, storage_spec)

@@ -3,7 +3,10 @@
 `hydra/sweeper=hpsweep` is the sweeper; its samplers come from hydra-optuna-sweeper's
 group `hydra/sweeper/sampler` (tpe, random, grid, cmaes, gp, qmc), reused rather than
 defined again; its pruners are Optuna's, in `hydra/sweeper/pruner`. The presets in
-conf/hydra/sweeper/ (auto, random, tpe, sha, hyperband) pick among these.
+this package's conf/hydra/sweeper/ (auto, grid, random, tpe, sha, hyperband; on every
+app's search path through search_path.py) pick among these. Nothing here reads an
+app's keys unguarded: `trainer.epochs` and `objective.mode` are used when the app has
+them (`oc.select`), else Optuna's "auto" and `direction`.
 """
 
 from __future__ import annotations
@@ -44,11 +47,13 @@ class SuccessiveHalvingPrunerConfig:
 
 @dataclass
 class HyperbandPrunerConfig:
-    """Hyperband: several successive-halving brackets; the maximum resource is the run's epochs."""
+    """Hyperband: several successive-halving brackets. The maximum resource is the app's
+    trainer.epochs when it has one, else "auto": the most steps the first finished trial
+    reported."""
 
     _target_: str = "optuna.pruners.HyperbandPruner"
     min_resource: int = 1
-    max_resource: Any = "${trainer.epochs}"
+    max_resource: Any = "${oc.select:trainer.epochs,auto}"
     reduction_factor: int = 3
 
 
@@ -65,7 +70,7 @@ class HpsweepSweeperConf:
     # choice, integer range), else `sampler` for n_trials. grid: always every
     # combination (finite parameters only). sample: always `sampler` for n_trials.
     search: str = "auto"
-    # minimize | maximize (presets follow objective.mode).
+    # minimize | maximize (presets follow the app's objective.mode when it has one).
     direction: str = "minimize"
     # Trials in all, counting those already in the study.
     n_trials: int = 20
@@ -86,6 +91,9 @@ class HpsweepSweeperConf:
     conditional: dict[str, dict[str, str]] | None = None
     # Print the search space and trial count, compose the configs known up front, exit.
     dry_run: bool = False
+    # Write the report's plots into the sweep folder when the sweep ends
+    # (`hpsweep report <dir>` writes them any time).
+    report: bool = True
 
 
 store = ConfigStore.instance()
