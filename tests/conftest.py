@@ -75,7 +75,7 @@ HYPERBAND = (
     "hydra.sweeper.n_trials=12",
     "trainer.epochs=9",
     "~callbacks.early_stopping",
-    "~hydra.callbacks.report",  # tests/test_report.py draws reports of its own
+    "hydra.sweeper.report=false",  # tests/test_report.py draws reports of its own
 )
 TPE = (
     "hydra/sweeper=tpe",
@@ -84,7 +84,7 @@ TPE = (
     "hydra.sweeper.n_trials=6",
     "trainer.epochs=4",
     "data=synthetic",
-    "~hydra.callbacks.report",
+    "hydra.sweeper.report=false",
 )
 GRID = (
     # Hydra's own basic sweeper, a diverging learning rate among them.

@@ -73,7 +73,7 @@ def assert_resumes_to_completion(sweep: Path, cwd: Path) -> None:
     for cut in (r for r in rows if r["status"] == "failed"):
         assert [r["optimizer.lr"] for r in finished].count(cut["optimizer.lr"]) == 1
     assert (sweep / "best.yaml").is_file()
-    assert list(sweep.glob("*.png")) == []  # ~hydra.callbacks.report: no report drawn
+    assert list(sweep.glob("*.png")) == []  # hydra.sweeper.report=false: no report drawn
 
 
 @pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
@@ -215,7 +215,7 @@ def test_two_sweeps_started_together_get_two_folders(tmp_path: Path) -> None:
     # pattern's finest time part) the sweeps never share a folder.
     command = [
         *(sys.executable, str(TRAIN_PY), "-m", "optimizer.lr=0.001", "data=synthetic"),
-        *("trainer.epochs=1", "~hydra.callbacks.report"),
+        *("trainer.epochs=1", "hydra.sweeper.report=false"),
     ]
     processes = [subprocess.Popen(command, cwd=tmp_path) for _ in range(2)]
     assert [p.wait(timeout=120) for p in processes] == [0, 0]

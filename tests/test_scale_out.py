@@ -168,7 +168,7 @@ def test_joblib_workers_share_the_cores(tmp_path: Path) -> None:
             "trainer.num_threads=null,1",
             "data=synthetic",
             "trainer.epochs=1",
-            "~hydra.callbacks.report",
+            "hydra.sweeper.report=false",
         ],
         cwd=tmp_path,
         capture_output=True,

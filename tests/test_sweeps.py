@@ -27,7 +27,12 @@ DIVERGING = "1000000000000.0"  # 1e12 as Hydra parses it, and results.csv record
 
 def test_comma_lists_run_as_an_exact_grid_by_default(tmp_path: Path) -> None:
     result = run_train(
-        "-m", "optimizer=adam,sgd", "model=mlp,cnn", *FAST, "~hydra.callbacks.report", cwd=tmp_path
+        "-m",
+        "optimizer=adam,sgd",
+        "model=mlp,cnn",
+        *FAST,
+        "hydra.sweeper.report=false",
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
 
@@ -154,7 +159,7 @@ def test_successive_halving_with_the_random_sampler(tmp_path: Path) -> None:
         "hydra.sweeper.n_trials=9",
         "trainer.epochs=9",
         "~callbacks.early_stopping",
-        "~hydra.callbacks.report",
+        "hydra.sweeper.report=false",
         "data=synthetic",
         cwd=tmp_path,
     )
@@ -178,7 +183,7 @@ def test_median_pruner_another_sampler_and_a_metric_to_maximize(tmp_path: Path) 
         "hydra.sweeper.n_trials=6",
         "objective.metric=val/acc",
         "objective.mode=max",
-        "~hydra.callbacks.report",
+        "hydra.sweeper.report=false",
         *FAST,
         cwd=tmp_path,
     )
@@ -247,7 +252,7 @@ def test_conditional_parameters_from_a_search_preset(tmp_path: Path) -> None:
         "-m",
         "hparams_search=optimizer",
         "hydra.sweeper.n_trials=10",
-        "~hydra.callbacks.report",
+        "hydra.sweeper.report=false",
         *FAST,
         cwd=tmp_path,
     )
@@ -264,7 +269,7 @@ def test_learning_rate_first_preset(tmp_path: Path) -> None:
         "-m",
         "hparams_search=lr_first",
         "hydra.sweeper.n_trials=3",
-        "~hydra.callbacks.report",
+        "hydra.sweeper.report=false",
         *FAST,
         cwd=tmp_path,
     )
