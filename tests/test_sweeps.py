@@ -289,7 +289,7 @@ def test_results_and_the_report_while_the_sweep_runs(tmp_path: Path) -> None:
     process = subprocess.Popen(
         [
             *(sys.executable, str(TRAIN_PY), "-m", "optimizer.lr=0.001,0.002,0.003,0.004"),
-            *("trainer.epochs=40", "~callbacks.early_stopping", "hydra.sweep.dir=sweep"),
+            *("trainer.epochs=100", "~callbacks.early_stopping", "hydra.sweep.dir=sweep"),
         ],
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
