@@ -2,6 +2,7 @@
 start and end, around whichever sweeper Hydra runs (conf/train.yaml lists them).
 
 - `validate.ValidateConfigCallback`: bad input stops before any folder exists;
+- `storage.CheckStudyStorage`: so does a study storage that cannot be opened;
 - `tensorboard_experiment.WriteHParamsExperiment`: the sweep's HParams columns;
 - `results.RecordResults`: results.csv as each trial ends, best.yaml and a summary;
 - `report.WriteReport`: the report's PNGs when a sweep ends.
