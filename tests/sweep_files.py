@@ -15,7 +15,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.hparams import api_pb2, metadata
 
 from hpsweep.report import load_sweep
-from hpsweep.sweep.channel import CHANNEL_FILE, load_recorded_study, registered_jobs
+from hpsweep.sweep.channel import CHANNEL_FILE, recorded_study, registered_jobs
 from hpsweep.sweep.outcome import RunStatus, TrialOutcome
 from hydra_plugins.hpsweep_sweeper._bookkeeping import JOB_ATTR, STATUS_ATTR
 
@@ -91,9 +91,10 @@ def assert_records_agree(sweep: Path) -> list[dict[str, str]]:
     assert reported == {int(r["number"]): r["status"] for r in rows}
 
     if (sweep / CHANNEL_FILE).is_file():  # an hpsweep sweep: its study agrees too
-        study = load_recorded_study(sweep)
+        with recorded_study(sweep) as study:
+            trials = study.trials
         jobs = registered_jobs(sweep)
-        by_number = {t.number: t for t in study.trials}
+        by_number = {t.number: t for t in trials}
         for row in rows:
             trial = by_number[jobs[int(row["number"])]]
             expected = RunStatus(row["status"]).study_state
@@ -102,7 +103,7 @@ def assert_records_agree(sweep: Path) -> list[dict[str, str]]:
             assert trial.user_attrs[JOB_ATTR] == int(row["number"])
             if expected == "COMPLETE":
                 assert trial.value == pytest.approx(float(row["value"]), rel=1e-12)
-        ran = {t.user_attrs[JOB_ATTR] for t in study.trials if STATUS_ATTR in t.user_attrs}
+        ran = {t.user_attrs[JOB_ATTR] for t in trials if STATUS_ATTR in t.user_attrs}
         assert ran == set(numbers), "the study and results.csv list different jobs"
     return rows
 

@@ -10,10 +10,12 @@ the sweeper's process, so it works in process and in a launcher's workers alike.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from hpsweep.sweep.storage import make_storage
+from hpsweep.sweep.storage import dispose, make_storage
 
 CHANNEL_FILE = Path(".hpsweep") / "study.json"
 JOBS_DIR = Path(".hpsweep") / "jobs"
@@ -50,6 +52,16 @@ def load_recorded_study(sweep_dir: Path) -> Any:
     return optuna.load_study(
         study_name=channel["study_name"], storage=make_storage(channel["storage"])
     )
+
+
+@contextmanager
+def recorded_study(sweep_dir: Path) -> Iterator[Any]:
+    """load_recorded_study for the block; a database's connections are closed after it."""
+    study = load_recorded_study(sweep_dir)
+    try:
+        yield study
+    finally:
+        dispose(study._storage)  # Optuna's Study exposes its storage only privately
 
 
 def register_job(sweep_dir: Path, job_number: int, trial_number: int) -> None:

@@ -92,13 +92,16 @@ def make_storage(spec: str) -> Any:
     import optuna
     from optuna.storages.journal import JournalFileBackend
 
+    from hpsweep.sweep.journal_lock import PromptSymlinkLock
+
     resolved = resolve(spec)
     try:
         if is_url(resolved):
             return _rdb_storage(resolved)
         # A journal inside a folder that does not exist yet (the sweep's own, by default).
         Path(resolved).parent.mkdir(parents=True, exist_ok=True)
-        return optuna.storages.JournalStorage(JournalFileBackend(resolved))
+        lock = PromptSymlinkLock(resolved)  # Optuna's lock, minus its 1 s back-off
+        return optuna.storages.JournalStorage(JournalFileBackend(resolved, lock_obj=lock))
     except Exception as error:
         raise StorageError(
             f"cannot open the study storage {mask_password(resolved)}: {reason_of(error)}"
