@@ -11,6 +11,7 @@ import pytest
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
+from hpsweep.hydra_callbacks.storage import CheckStudyStorage
 from hpsweep.sweep.storage import (
     PASSWORD_ENV,
     StorageError,
@@ -21,6 +22,7 @@ from hpsweep.sweep.storage import (
     mask_password,
     split_password,
 )
+from tests.conftest import ComposeTrain
 from tests.postgres_server import PostgresServer, running_postgres
 
 MASKED = [
@@ -214,3 +216,43 @@ def test_libpq_finds_the_password_in_pgpassword(
 ) -> None:
     monkeypatch.setenv("PGPASSWORD", postgres.password)
     dispose(make_storage(postgres.url()))
+
+
+CALLBACK_CASES = [
+    # (overrides, the one line printed; None: the callback lets the sweep go on)
+    (
+        ["hydra.sweeper.storage=postgresql://alice:s3cret@127.0.0.1:1/hp"],
+        "Error: cannot open the study storage postgresql://alice:***@127.0.0.1:1/hp: "
+        "connection refused",
+    ),
+    (
+        ["hydra.sweeper.storage=postgresql://alice:${oc.env:HPSWEEP_TEST_UNSET}@db/hp"],
+        "Error: cannot open the study storage postgresql://alice:***@db/hp: "
+        "environment variable HPSWEEP_TEST_UNSET is not set",
+    ),
+    (["hydra.sweeper.storage=postgresql://a:b@127.0.0.1:1/hp", "hydra.sweeper.dry_run=true"], None),
+    (["hydra/sweeper=grid"], None),  # Hydra's basic sweeper has no storage
+    ([], None),  # the default: a journal in the sweep folder, made by the sweeper
+]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "line"), CALLBACK_CASES, ids=[" ".join(o) or "default" for o, _ in CALLBACK_CASES]
+)
+def test_the_callback_stops_a_sweep_whose_storage_cannot_be_opened(
+    overrides: list[str],
+    line: str | None,
+    compose_train: ComposeTrain,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("HPSWEEP_TEST_UNSET", raising=False)
+    config = compose_train(*overrides, hydra=True)
+    if line is None:
+        CheckStudyStorage().on_multirun_start(config)
+        assert capsys.readouterr().err == ""
+        return
+    with pytest.raises(SystemExit) as stopped:
+        CheckStudyStorage().on_multirun_start(config)
+    assert stopped.value.code == 1
+    assert capsys.readouterr().err.splitlines() == [line]
