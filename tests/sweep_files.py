@@ -32,6 +32,12 @@ def results(sweep: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(file))
 
 
+def files_holding(root: Path, secret: str) -> list[Path]:
+    """Every file under root whose bytes contain `secret` (what `grep -r` finds)."""
+    needle = secret.encode()
+    return [p for p in root.rglob("*") if p.is_file() and needle in p.read_bytes()]
+
+
 def wait_for_rows(sweep: Path, count: int, process: subprocess.Popen[str]) -> None:
     """Until the running sweep's results.csv has `count` rows (at most 4 minutes)."""
     deadline = time.monotonic() + 240

@@ -16,7 +16,7 @@ from optuna.trial import TrialState
 from hydra_plugins.hpsweep_sweeper._bookkeeping import SURPLUS_ATTR
 from tests.conftest import TRAIN_PY
 from tests.postgres_server import PostgresServer, running_postgres
-from tests.sweep_files import assert_records_agree, results, sweep_dir_of
+from tests.sweep_files import assert_records_agree, files_holding, results, sweep_dir_of
 
 
 def test_two_sweep_processes_share_one_journal_study(tmp_path: Path) -> None:
@@ -64,6 +64,7 @@ def test_two_sweep_processes_share_one_postgresql_study(
     # The password through libpq's own PGPASSWORD: the URL names none, so every
     # process that opens the study (sweepers, jobs, this test) finds it there.
     monkeypatch.setenv("PGPASSWORD", postgres.password)
+    consoles = [(tmp_path / f"p{i}.console").open("w") for i in range(2)]
     processes = [
         subprocess.Popen(
             [
@@ -81,10 +82,16 @@ def test_two_sweep_processes_share_one_postgresql_study(
                 "trainer.epochs=9",
             ],
             cwd=tmp_path,
+            stdout=console,
+            stderr=subprocess.STDOUT,
         )
-        for i in range(2)
+        for i, console in enumerate(consoles)
     ]
     assert [p.wait(timeout=300) for p in processes] == [0, 0]
+    for console in consoles:
+        console.close()
+    # Nothing either process printed or wrote holds the password (p*.console included).
+    assert files_holding(tmp_path, postgres.password) == []
 
     storage = optuna.storages.RDBStorage(postgres.url())
     try:
