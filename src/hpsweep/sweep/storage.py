@@ -18,6 +18,7 @@ Example: `hydra.sweeper.storage=postgresql://alice:s3cret@db/hp` on the command 
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sys
@@ -27,6 +28,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 from omegaconf.errors import OmegaConfBaseException
+
+log = logging.getLogger(__name__)
 
 # Where a password typed in the storage URL waits for the jobs (see conceal_storage_password).
 PASSWORD_ENV = "HPSWEEP_STORAGE_PASSWORD"
@@ -204,6 +207,12 @@ def conceal_storage_password(config: DictConfig) -> str | None:
     recorded, password = split_password(str(typed))
     if password is None:
         return recorded
+    log.warning(
+        "%s holds a password: hpsweep keeps it out of its files and logs, but your shell "
+        "history and the process list show it; give it through the environment instead "
+        "(README, Scaling out: Passwords)",
+        STORAGE_KEY,
+    )
     os.environ[PASSWORD_ENV] = password
     # Quoted, so that Hydra's override grammar takes any URL (`?host=...` included).
     quoted = "'" + recorded.replace("'", "\\'") + "'"
