@@ -68,10 +68,11 @@ def session_status(job_dir: Path) -> int | None:
     return metadata.parse_session_end_info_plugin_data(content).status
 
 
-def assert_records_agree(sweep: Path) -> list[dict[str, str]]:
+def assert_records_agree(sweep: Path, shared_study: bool = False) -> list[dict[str, str]]:
     """Every record of every trial says the same: results.csv's row, the job's outcome
     record (metrics.json), the Optuna study read back from its storage, TensorBoard's
-    session status, and the report's reading. Returns the rows."""
+    session status, and the report's reading. Returns the rows. `shared_study`: other
+    sweep folders' processes joined the study, so it holds trials of theirs too."""
     rows = results(sweep)
     assert rows, f"{sweep} has no results"
     numbers = [int(r["number"]) for r in rows]
@@ -109,7 +110,11 @@ def assert_records_agree(sweep: Path) -> list[dict[str, str]]:
             assert trial.user_attrs[JOB_ATTR] == int(row["number"])
             if expected == "COMPLETE":
                 assert trial.value == pytest.approx(float(row["value"]), rel=1e-12)
-        ran = {t.user_attrs[JOB_ATTR] for t in trials if STATUS_ATTR in t.user_attrs}
+        told = [t for t in trials if STATUS_ATTR in t.user_attrs]
+        own = set(jobs.values())  # the trials this folder's jobs ran
+        if not shared_study:  # then every trial the study was told of is one of them
+            assert {t.number for t in told} <= own, "the study holds a trial of no job here"
+        ran = {t.user_attrs[JOB_ATTR] for t in told if t.number in own}
         assert ran == set(numbers), "the study and results.csv list different jobs"
     return rows
 

@@ -101,7 +101,10 @@ def test_two_sweep_processes_share_one_postgresql_study(
     ran = [t for t in trials if SURPLUS_ATTR not in t.user_attrs]
     assert len(ran) == 8
     assert {t.state for t in ran} <= {TrialState.COMPLETE, TrialState.PRUNED}
-    rows = [*assert_records_agree(tmp_path / "p0"), *assert_records_agree(tmp_path / "p1")]
+    rows = [
+        *assert_records_agree(tmp_path / "p0", shared_study=True),
+        *assert_records_agree(tmp_path / "p1", shared_study=True),
+    ]
     assert len(rows) == 8
 
 
