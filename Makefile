@@ -30,6 +30,7 @@ bench: $(VENV)/.installed
 	$(PYTHON) bench/search_strategies.py
 	$(PYTHON) bench/launcher_throughput.py
 	$(PYTHON) bench/launcher_throughput.py --threads 1
+	$(PYTHON) bench/journal_load.py
 
 clean:
 	rm -rf $(VENV) outputs

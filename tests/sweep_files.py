@@ -15,7 +15,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.hparams import api_pb2, metadata
 
 from hpsweep.report import load_sweep
-from hpsweep.sweep.channel import CHANNEL_FILE, load_recorded_study, registered_jobs
+from hpsweep.sweep.channel import CHANNEL_FILE, recorded_study, registered_jobs
 from hpsweep.sweep.outcome import RunStatus, TrialOutcome
 from hydra_plugins.hpsweep_sweeper._bookkeeping import JOB_ATTR, STATUS_ATTR
 
@@ -30,6 +30,12 @@ def results(sweep: Path) -> list[dict[str, str]]:
     """The rows of the sweep's results.csv, in the order its trials ended."""
     with (sweep / "results.csv").open(newline="") as file:
         return list(csv.DictReader(file))
+
+
+def files_holding(root: Path, secret: str) -> list[Path]:
+    """Every file under root whose bytes contain `secret` (what `grep -r` finds)."""
+    needle = secret.encode()
+    return [p for p in root.rglob("*") if p.is_file() and needle in p.read_bytes()]
 
 
 def wait_for_rows(sweep: Path, count: int, process: subprocess.Popen[str]) -> None:
@@ -62,10 +68,11 @@ def session_status(job_dir: Path) -> int | None:
     return metadata.parse_session_end_info_plugin_data(content).status
 
 
-def assert_records_agree(sweep: Path) -> list[dict[str, str]]:
+def assert_records_agree(sweep: Path, shared_study: bool = False) -> list[dict[str, str]]:
     """Every record of every trial says the same: results.csv's row, the job's outcome
     record (metrics.json), the Optuna study read back from its storage, TensorBoard's
-    session status, and the report's reading. Returns the rows."""
+    session status, and the report's reading. Returns the rows. `shared_study`: other
+    sweep folders' processes joined the study, so it holds trials of theirs too."""
     rows = results(sweep)
     assert rows, f"{sweep} has no results"
     numbers = [int(r["number"]) for r in rows]
@@ -91,9 +98,10 @@ def assert_records_agree(sweep: Path) -> list[dict[str, str]]:
     assert reported == {int(r["number"]): r["status"] for r in rows}
 
     if (sweep / CHANNEL_FILE).is_file():  # an hpsweep sweep: its study agrees too
-        study = load_recorded_study(sweep)
+        with recorded_study(sweep) as study:
+            trials = study.trials
         jobs = registered_jobs(sweep)
-        by_number = {t.number: t for t in study.trials}
+        by_number = {t.number: t for t in trials}
         for row in rows:
             trial = by_number[jobs[int(row["number"])]]
             expected = RunStatus(row["status"]).study_state
@@ -102,7 +110,11 @@ def assert_records_agree(sweep: Path) -> list[dict[str, str]]:
             assert trial.user_attrs[JOB_ATTR] == int(row["number"])
             if expected == "COMPLETE":
                 assert trial.value == pytest.approx(float(row["value"]), rel=1e-12)
-        ran = {t.user_attrs[JOB_ATTR] for t in study.trials if STATUS_ATTR in t.user_attrs}
+        told = [t for t in trials if STATUS_ATTR in t.user_attrs]
+        own = set(jobs.values())  # the trials this folder's jobs ran
+        if not shared_study:  # then every trial the study was told of is one of them
+            assert {t.number for t in told} <= own, "the study holds a trial of no job here"
+        ran = {t.user_attrs[JOB_ATTR] for t in told if t.number in own}
         assert ran == set(numbers), "the study and results.csv list different jobs"
     return rows
 

@@ -28,7 +28,8 @@ def run_train(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        # Generous: a sweep on a loaded 2-core machine; pytest-timeout's 600 s still binds.
+        timeout=540,
     )
 
 

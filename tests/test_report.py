@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import struct
 import subprocess
 import sys
 import time
@@ -50,6 +51,13 @@ HYPERBAND = [
     "trainer.epochs=9",
     "data=synthetic",
 ]
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """Width and height from the PNG header: the file is a real image, not a stub."""
+    header = path.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    return struct.unpack(">II", header[16:24])
 
 
 def report(sweep: Path, *flags: str) -> subprocess.CompletedProcess[str]:

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +15,8 @@ from optuna.trial import TrialState
 
 from hydra_plugins.hpsweep_sweeper._bookkeeping import SURPLUS_ATTR
 from tests.conftest import TRAIN_PY
-from tests.sweep_files import assert_records_agree, results, sweep_dir_of
+from tests.postgres_server import PostgresServer, running_postgres
+from tests.sweep_files import assert_records_agree, files_holding, sweep_dir_of
 
 
 def test_two_sweep_processes_share_one_journal_study(tmp_path: Path) -> None:
@@ -54,50 +52,19 @@ def test_two_sweep_processes_share_one_journal_study(tmp_path: Path) -> None:
     assert all(r["status"] == "complete" for r in rows)
 
 
-def postgres_bin() -> Path | None:
-    """Debian's PostgreSQL server binaries, newest version first; None if not installed."""
-    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), reverse=True)
-    return versions[0].parent if versions else None
-
-
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A throwaway PostgreSQL server on a free loopback port, for one test."""
-    bin_dir = postgres_bin()
-    if bin_dir is None:
-        pytest.skip("no PostgreSQL server binary (Debian's postgresql package) on this machine")
-    # Not under pytest's tmp dir: the server runs as user postgres, who cannot enter it.
-    parent = Path(tempfile.mkdtemp(prefix="hpsweep-pg-"))
-    parent.chmod(0o777)
-    data = parent / "data"  # initdb creates it, owned by whoever runs the server
-    port = free_port()
-    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    subprocess.run(
-        [*as_postgres, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
-        check=True,
-        capture_output=True,
-    )
-    options = f"-p {port} -k {parent} -c listen_addresses=127.0.0.1"
-    pg_ctl = [*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data)]
-    subprocess.run(
-        [*pg_ctl, "-o", options, "-l", str(parent / "server.log"), "-w", "start"],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*pg_ctl, "-m", "immediate", "stop"], capture_output=True)
-        shutil.rmtree(parent, ignore_errors=True)
+def postgres() -> Iterator[PostgresServer]:
+    with running_postgres() as server:
+        yield server
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def test_two_sweep_processes_share_one_postgresql_study(postgres_url: str, tmp_path: Path) -> None:
+def test_two_sweep_processes_share_one_postgresql_study(
+    postgres: PostgresServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The password through libpq's own PGPASSWORD: the URL names none, so every
+    # process that opens the study (sweepers, jobs, this test) finds it there.
+    monkeypatch.setenv("PGPASSWORD", postgres.password)
+    consoles = [(tmp_path / f"p{i}.console").open("w") for i in range(2)]
     processes = [
         subprocess.Popen(
             [
@@ -107,7 +74,7 @@ def test_two_sweep_processes_share_one_postgresql_study(postgres_url: str, tmp_p
                 "hydra/sweeper=hyperband",  # rungs shared through the database
                 "optimizer.lr=tag(log,interval(1e-4,1e-1))",
                 "hydra.sweeper.n_trials=8",
-                f"hydra.sweeper.storage={postgres_url}",
+                f"hydra.sweeper.storage='{postgres.url()}'",
                 "hydra.sweeper.study_name=shared",
                 f"hydra.sweeper.seed={i}",
                 f"hydra.sweep.dir=p{i}",
@@ -115,12 +82,18 @@ def test_two_sweep_processes_share_one_postgresql_study(postgres_url: str, tmp_p
                 "trainer.epochs=9",
             ],
             cwd=tmp_path,
+            stdout=console,
+            stderr=subprocess.STDOUT,
         )
-        for i in range(2)
+        for i, console in enumerate(consoles)
     ]
     assert [p.wait(timeout=300) for p in processes] == [0, 0]
+    for console in consoles:
+        console.close()
+    # Nothing either process printed or wrote holds the password (p*.console included).
+    assert files_holding(tmp_path, postgres.password) == []
 
-    storage = optuna.storages.RDBStorage(postgres_url)
+    storage = optuna.storages.RDBStorage(postgres.url())
     try:
         trials = optuna.load_study(study_name="shared", storage=storage).trials
     finally:
@@ -128,7 +101,10 @@ def test_two_sweep_processes_share_one_postgresql_study(postgres_url: str, tmp_p
     ran = [t for t in trials if SURPLUS_ATTR not in t.user_attrs]
     assert len(ran) == 8
     assert {t.state for t in ran} <= {TrialState.COMPLETE, TrialState.PRUNED}
-    rows = [*results(tmp_path / "p0"), *results(tmp_path / "p1")]
+    rows = [
+        *assert_records_agree(tmp_path / "p0", shared_study=True),
+        *assert_records_agree(tmp_path / "p1", shared_study=True),
+    ]
     assert len(rows) == 8
 
 

@@ -289,7 +289,7 @@ def test_results_and_the_report_while_the_sweep_runs(tmp_path: Path) -> None:
     process = subprocess.Popen(
         [
             *(sys.executable, str(TRAIN_PY), "-m", "optimizer.lr=0.001,0.002,0.003,0.004"),
-            *("trainer.epochs=60", "~callbacks.early_stopping", "hydra.sweep.dir=sweep"),
+            *("trainer.epochs=100", "~callbacks.early_stopping", "hydra.sweep.dir=sweep"),
         ],
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
@@ -298,7 +298,7 @@ def test_results_and_the_report_while_the_sweep_runs(tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
     seen: set[int] = set()
     try:
-        deadline = time.monotonic() + 240
+        deadline = time.monotonic() + 400
         while process.poll() is None and time.monotonic() < deadline and 2 not in seen:
             if (sweep / "results.csv").is_file():
                 seen.add(len(results(sweep)))

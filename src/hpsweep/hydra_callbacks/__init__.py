@@ -2,6 +2,7 @@
 start and end, around whichever sweeper Hydra runs (conf/train.yaml lists them).
 
 - `validate.ValidateConfigCallback`: bad input stops before any folder exists;
+- `storage.CheckStudyStorage`: so does a study storage that cannot be opened;
 - `job_folders.PadJobFolders`: job folders zero-padded to the planned job count;
 - `tensorboard_experiment.WriteHParamsExperiment`: the sweep's HParams columns;
 - `results.RecordResults`: results.csv as each trial ends, best.yaml and a summary;

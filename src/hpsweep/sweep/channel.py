@@ -10,9 +10,12 @@ the sweeper's process, so it works in process and in a launcher's workers alike.
 from __future__ import annotations
 
 import json
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from hpsweep.sweep.storage import dispose, make_storage
 
 CHANNEL_FILE = Path(".hpsweep") / "study.json"
 JOBS_DIR = Path(".hpsweep") / "jobs"
@@ -24,33 +27,6 @@ NO_PRUNER = "optuna.pruners.NopPruner"
 DEFAULT_STUDY_NAME = "hpsweep"
 
 
-def make_storage(spec: str) -> Any:
-    """An Optuna storage from an RDB URL (has "://") or a journal file path."""
-    import optuna
-    from optuna.storages.journal import JournalFileBackend
-
-    if "://" in spec:
-        return _rdb_storage(spec)
-    return optuna.storages.JournalStorage(JournalFileBackend(spec))
-
-
-def _rdb_storage(url: str, attempts: int = 5) -> Any:
-    """Optuna's RDB storage. Two processes that start on a new database at once both
-    create Optuna's tables, and one of them loses that race with an IntegrityError:
-    it then finds the tables made and only has to connect again."""
-    import optuna
-    from sqlalchemy.exc import IntegrityError, ProgrammingError
-
-    for attempt in range(attempts):
-        try:
-            return optuna.storages.get_storage(url)
-        except (IntegrityError, ProgrammingError):
-            if attempt == attempts - 1:
-                raise
-            time.sleep(0.5 * (attempt + 1))
-    raise AssertionError("unreachable")
-
-
 def write_channel(sweep_dir: Path, storage: str, study_name: str, pruner: dict) -> None:
     path = sweep_dir / CHANNEL_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -59,7 +35,8 @@ def write_channel(sweep_dir: Path, storage: str, study_name: str, pruner: dict) 
 
 
 def read_channel(sweep_dir: Path) -> dict[str, Any]:
-    """{"storage": ..., "study_name": ..., "pruner": {...}} of an hpsweep sweep folder."""
+    """{"storage": ..., "study_name": ..., "pruner": {...}} of an hpsweep sweep folder.
+    The storage is recorded without its password (hpsweep.sweep.storage)."""
     return json.loads((sweep_dir / CHANNEL_FILE).read_text())
 
 
@@ -75,6 +52,16 @@ def load_recorded_study(sweep_dir: Path) -> Any:
     return optuna.load_study(
         study_name=channel["study_name"], storage=make_storage(channel["storage"])
     )
+
+
+@contextmanager
+def recorded_study(sweep_dir: Path) -> Iterator[Any]:
+    """load_recorded_study for the block; a database's connections are closed after it."""
+    study = load_recorded_study(sweep_dir)
+    try:
+        yield study
+    finally:
+        dispose(study._storage)  # Optuna's Study exposes its storage only privately
 
 
 def register_job(

@@ -27,13 +27,8 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from hpsweep.sweep.channel import (
-    has_pruner,
-    make_storage,
-    read_channel,
-    registered_slot,
-    registered_trial,
-)
+from hpsweep.sweep.channel import has_pruner, read_channel, registered_slot, registered_trial
+from hpsweep.sweep.storage import make_storage
 
 _CURRENT: ContextVar[SweepTrial | None] = ContextVar("hpsweep_current_trial", default=None)
 

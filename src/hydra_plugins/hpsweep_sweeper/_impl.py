@@ -31,7 +31,6 @@ from optuna.trial import TrialState
 from hpsweep.sweep.channel import (
     DEFAULT_STUDY_NAME,
     JOURNAL_FILE,
-    make_storage,
     register_job,
     registered_jobs,
     write_channel,
@@ -41,6 +40,7 @@ from hpsweep.sweep.job import RecordedTask
 from hpsweep.sweep.outcome import RunStatus, TrialOutcome, outcome_of_job
 from hpsweep.sweep.settings import check_settings
 from hpsweep.sweep.spec import SweepSpec
+from hpsweep.sweep.storage import conceal_storage_password, mask_password, open_or_exit
 from hydra_plugins.hpsweep_sweeper._bookkeeping import (
     JOB_ATTR,
     REQUEUED_ATTR,
@@ -137,6 +137,8 @@ class HpsweepSweeperImpl(Sweeper):
         from hydra.core.plugins import Plugins
 
         self.config = config
+        # The storage as the sweep records it, with no password in it (hpsweep.sweep.storage).
+        self.storage = conceal_storage_password(config)
         # Jobs that differ only in values reuse one composition (see _compose_once).
         hydra_context = dataclasses.replace(
             hydra_context, config_loader=ComposeOnceConfigLoader(hydra_context.config_loader)
@@ -192,11 +194,12 @@ class HpsweepSweeperImpl(Sweeper):
             return []
 
         sweep_dir = Path(self.config.hydra.sweep.dir)
+        storage_spec = self.storage or str((sweep_dir / JOURNAL_FILE).resolve())
+        # First: a storage that cannot be opened stops with one line, leaving no folder.
+        storage = open_or_exit(storage_spec)
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
-        storage_spec = self.storage or str((sweep_dir / JOURNAL_FILE).resolve())
         study_name = self.study_name or DEFAULT_STUDY_NAME
-        storage = make_storage(storage_spec)
         pruner = instantiate(self.pruner_config, _execution_whitelist_=("optuna.pruners.*",))
         study = optuna.create_study(
             study_name=study_name,
@@ -218,6 +221,7 @@ class HpsweepSweeperImpl(Sweeper):
         write_channel(sweep_dir, storage_spec, study_name, self.pruner_config)
         recorder = SweepRecorder(self.config, report=self.report)
         done = done_count(study.get_trials(deepcopy=False))
+        shown_storage = mask_password(storage_spec)  # logs never show a password
         log.info(
             "hpsweep: %s, %d trials%s, %s, pruner %s; study '%s' in %s",
             "grid" if grid else type(study.sampler).__name__,
@@ -226,7 +230,7 @@ class HpsweepSweeperImpl(Sweeper):
             self.direction,
             type(pruner).__name__,
             study_name,
-            storage_spec,
+            shown_storage,
         )
 
         failures = launched = 0
@@ -293,10 +297,10 @@ class HpsweepSweeperImpl(Sweeper):
             recorder.finish()  # best.yaml, summary, report: also when stopped early
         if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
             if self.max_failure_rate < 1:
-                log.error("no completed trials in study '%s' (%s)", study_name, storage_spec)
+                log.error("no completed trials in study '%s' (%s)", study_name, shown_storage)
                 raise SystemExit(1)
             # max_failure_rate=1 tolerates every failure, this one included.
-            log.warning("no completed trials in study '%s' (%s)", study_name, storage_spec)
+            log.warning("no completed trials in study '%s' (%s)", study_name, shown_storage)
         # Hydra's Sweeper.sweep returns the batches it launched. Jobs here ran with no
         # batches; grouped by n_jobs in job order, the result reads as Hydra's sweepers'
         # (its BatchedSweeperTestSuite checks that shape, order and folders).

@@ -1,0 +1,239 @@
+"""The study's storage: opened from what the user typed, its password never written down.
+
+Example: `hydra.sweeper.storage=postgresql://alice:s3cret@db/hp` on the command line.
+
+- Logs and messages show `postgresql://alice:***@db/hp` (`mask_password`).
+- What the sweep records for its jobs and for later readers (`.hpsweep/study.json`,
+  `multirun.yaml`, every job's `.hydra/hydra.yaml`) is
+  `postgresql://alice:${oc.env:HPSWEEP_STORAGE_PASSWORD}@db/hp`; the password itself goes
+  into the sweep process's environment, which the launcher's jobs inherit
+  (`conceal_storage_password`). A URL that takes its password from the environment
+  already (`${oc.env:HPSWEEP_DB_PASSWORD}`) or names none (libpq's `PGPASSWORD`,
+  `~/.pgpass`) is recorded as typed: interpolations are resolved only when the storage
+  is opened (`make_storage`).
+- A storage that cannot be opened is one line, before any folder exists
+  (`check_storage`): `cannot open the study storage postgresql://alice:***@db/hp:
+  connection refused`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+from omegaconf.errors import OmegaConfBaseException
+
+log = logging.getLogger(__name__)
+
+# Where a password typed in the storage URL waits for the jobs (see conceal_storage_password).
+PASSWORD_ENV = "HPSWEEP_STORAGE_PASSWORD"
+PASSWORD_REFERENCE = "${oc.env:" + PASSWORD_ENV + "}"
+STORAGE_KEY = "hydra.sweeper.storage"
+
+# scheme://user:password@host... (SQLAlchemy's grammar: the password runs up to the '@'),
+# and libpq's ?password=... query parameter.
+_USERINFO_PASSWORD = re.compile(r"^(?P<head>[\w+.-]+://[^:/@]*:)(?P<password>[^@]*)(?=@)")
+_QUERY_PASSWORD = re.compile(r"(?P<head>[?&]password=)(?P<password>[^&]*)")
+
+
+class StorageError(Exception):
+    """A study storage that cannot be opened; the message names it with its password masked."""
+
+
+def is_url(spec: str) -> bool:
+    """An RDB URL (has "://"); anything else is the path of a journal file."""
+    return "://" in spec
+
+
+def mask_password(spec: str) -> str:
+    """The storage spec with any password shown as ***: fit for logs and messages."""
+    spec = _USERINFO_PASSWORD.sub(r"\g<head>***", spec)
+    return _QUERY_PASSWORD.sub(r"\g<head>***", spec)
+
+
+def split_password(spec: str) -> tuple[str, str | None]:
+    """(the spec referring to PASSWORD_ENV instead, the password) when a password is
+    written into the URL itself; (spec, None) when it names none or takes it from an
+    interpolation (`${oc.env:...}`)."""
+    for pattern in (_USERINFO_PASSWORD, _QUERY_PASSWORD):
+        match = pattern.search(spec) if is_url(spec) else None
+        if match and match["password"] and "${" not in match["password"]:
+            start, end = match.span("password")
+            return spec[:start] + PASSWORD_REFERENCE + spec[end:], match["password"]
+    return spec, None
+
+
+def resolve(spec: str) -> str:
+    """The spec with its interpolations (`${oc.env:NAME}`) resolved."""
+    if "${" not in spec:
+        return spec
+    try:
+        return str(OmegaConf.create({"spec": spec}).spec)
+    except OmegaConfBaseException as error:
+        reason = interpolation_reason(error)
+        raise StorageError(f"cannot open the study storage {spec}: {reason}") from None
+
+
+def interpolation_reason(error: OmegaConfBaseException) -> str:
+    """'environment variable NAME is not set' for a missing ${oc.env:NAME}, else
+    OmegaConf's first line."""
+    missing = re.search(r"Environment variable '([^']+)' not found", str(error))
+    if missing:
+        return f"environment variable {missing[1]} is not set"
+    return str(error).splitlines()[0]
+
+
+def make_storage(spec: str) -> Any:
+    """An Optuna storage from an RDB URL (has "://") or a journal file path, its
+    interpolations resolved. Raises StorageError (password masked) if it cannot be opened."""
+    import optuna
+    from optuna.storages.journal import JournalFileBackend
+
+    from hpsweep.sweep.journal_lock import PromptSymlinkLock
+
+    resolved = resolve(spec)
+    try:
+        if is_url(resolved):
+            return _rdb_storage(resolved)
+        # A journal inside a folder that does not exist yet (the sweep's own, by default).
+        Path(resolved).parent.mkdir(parents=True, exist_ok=True)
+        lock = PromptSymlinkLock(resolved)  # Optuna's lock, minus its 1 s back-off
+        return optuna.storages.JournalStorage(JournalFileBackend(resolved, lock_obj=lock))
+    except Exception as error:
+        raise StorageError(
+            f"cannot open the study storage {mask_password(resolved)}: {reason_of(error)}"
+        ) from None
+
+
+def check_storage(spec: str) -> None:
+    """Raise StorageError unless the storage can be opened, creating nothing on disk: an
+    RDB URL is connected to (Optuna creates its tables there, as the sweep would); for a
+    journal file, the path is checked without creating the file or its folders."""
+    resolved = resolve(spec)
+    if is_url(resolved):
+        dispose(make_storage(spec))
+        return
+    problem = journal_path_problem(Path(resolved))
+    if problem:
+        raise StorageError(f"cannot open the study storage {resolved}: {problem}")
+
+
+def journal_path_problem(path: Path) -> str | None:
+    """Why a journal file could not be written at `path` (None: it could)."""
+    if path.is_dir():
+        return "it is a folder; give the path of a file"
+    if path.exists():
+        return None if os.access(path, os.W_OK) else "permission denied"
+    ancestor = path.parent
+    while not ancestor.exists():  # the sweeper creates the missing folders
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        return f"{ancestor} is not a folder"
+    return None if os.access(ancestor, os.W_OK) else f"permission denied on {ancestor}"
+
+
+def dispose(storage: Any) -> None:
+    """Close an RDB storage's connections (a journal holds none)."""
+    # optuna.storages.get_storage wraps its RDBStorage in a private _CachedStorage; the
+    # connection test in tests/test_storage.py fails (ResourceWarning) if that changes.
+    rdb = getattr(storage, "_backend", storage)
+    if hasattr(rdb, "engine"):
+        rdb.remove_session()  # the connection the storage's session still holds
+        rdb.engine.dispose()
+
+
+def reason_of(error: BaseException) -> str:
+    """One short line for why a storage did not open, from the driver's own words.
+
+    (psycopg) connection failed: connection to server at "127.0.0.1", port 1 failed:
+    Connection refused / Is the server running ... -> "connection refused"."""
+    from sqlalchemy.exc import NoSuchModuleError
+
+    if isinstance(error, NoSuchModuleError):
+        scheme = str(error).rsplit(":", 1)[-1]
+        return (
+            f"unsupported URL scheme '{scheme}'; give an RDB URL SQLAlchemy supports "
+            "(sqlite:///..., postgresql://..., mysql://...) or the path of a journal file"
+        )
+    if isinstance(error, ImportError) and error.__cause__ is not None:
+        return f"its database driver is not installed ({error.__cause__})"
+    message = str(getattr(error, "orig", None) or error).strip()
+    first_line = message.splitlines()[0] if message else type(error).__name__
+    # libpq: "connection to server at ... failed: FATAL:  <what went wrong>"
+    reason = re.split(r"failed:\s+(?:FATAL:\s+)?", first_line)[-1].strip()
+    if len(reason) > 1 and reason[0].isupper() and reason[1].islower():
+        reason = reason[0].lower() + reason[1:]
+    return reason
+
+
+def _rdb_storage(url: str, attempts: int = 5) -> Any:
+    """Optuna's RDB storage. Two processes that start on a new database at once both
+    create Optuna's tables, and one of them loses that race with an IntegrityError:
+    it then finds the tables made and only has to connect again."""
+    import optuna
+    from sqlalchemy.exc import IntegrityError, ProgrammingError
+
+    for attempt in range(attempts):
+        try:
+            return optuna.storages.get_storage(url)
+        except (IntegrityError, ProgrammingError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def conceal_storage_password(config: DictConfig) -> str | None:
+    """The storage spec the sweep records, with no password in it; None: none configured.
+
+    A password typed into `hydra.sweeper.storage` is moved into this process's
+    environment (PASSWORD_ENV: the launcher's jobs, local or on a cluster, inherit it),
+    and `config` is rewritten to refer to it, both the key and the command-line override
+    the jobs are composed from, so that multirun.yaml and each job's .hydra/hydra.yaml
+    hold `${oc.env:HPSWEEP_STORAGE_PASSWORD}` instead."""
+    sweeper = OmegaConf.to_container(config.hydra.sweeper, resolve=False)
+    typed = sweeper.get("storage") if isinstance(sweeper, dict) else None
+    if typed is None:
+        return None
+    if re.search(r"\$\{(?!oc\.env:)", str(typed)):
+        # It refers to other keys of the config: record what they resolve to.
+        typed = OmegaConf.select(config, STORAGE_KEY)
+    recorded, password = split_password(str(typed))
+    if password is None:
+        return recorded
+    log.warning(
+        "%s holds a password: hpsweep keeps it out of its files and logs, but your shell "
+        "history and the process list show it; give it through the environment instead "
+        "(README, Scaling out: Passwords)",
+        STORAGE_KEY,
+    )
+    os.environ[PASSWORD_ENV] = password
+    # Quoted, so that Hydra's override grammar takes any URL (`?host=...` included).
+    quoted = "'" + recorded.replace("'", "\\'") + "'"
+    # Unresolved: an override may hold interpolations of its own, to keep as typed.
+    lines = OmegaConf.to_container(config.hydra.overrides.hydra, resolve=False)
+    assert isinstance(lines, list)
+    with read_write(config.hydra), open_dict(config.hydra):
+        config.hydra.sweeper.storage = recorded
+        config.hydra.overrides.hydra = [
+            f"{line.split(STORAGE_KEY)[0]}{STORAGE_KEY}={quoted}"
+            if line.lstrip("+").startswith(STORAGE_KEY + "=")
+            else line
+            for line in lines
+        ]
+    return recorded
+
+
+def open_or_exit(spec: str) -> Any:
+    """make_storage, or one line `Error: cannot open the study storage ...` and exit 1."""
+    try:
+        return make_storage(spec)
+    except StorageError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
