@@ -13,9 +13,9 @@ sweeper then writes the trial's results.csv row from it (_recording), for any ap
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
-import signal
 import warnings
 from pathlib import Path
 from typing import Any, NoReturn
@@ -35,7 +35,7 @@ from hpsweep.sweep.channel import (
     registered_jobs,
     write_channel,
 )
-from hpsweep.sweep.interruption import raise_terminated, signal_of
+from hpsweep.sweep.interruption import DeferredInterrupts, signal_of
 from hpsweep.sweep.job import RecordedTask
 from hpsweep.sweep.outcome import RunStatus, TrialOutcome, outcome_of_job
 from hpsweep.sweep.settings import check_settings
@@ -237,8 +237,11 @@ class HpsweepSweeperImpl(Sweeper):
         returns: list[JobReturn] = []
         self.progress = SweepProgress(n_trials, done_before=done)
         dispatcher = Dispatcher(self.launcher, self.n_jobs, barrier=self.dispatch == "batch")
-        # SIGTERM (a scheduler, `kill`) stops a sweep as Ctrl-C does: at once, recorded.
-        previous_handler = signal.signal(signal.SIGTERM, raise_terminated)
+        # SIGTERM (a scheduler, `kill`) stops a sweep as Ctrl-C does: at once while the
+        # loop waits for jobs, or as soon as its own write to the study is done.
+        interrupts = DeferredInterrupts()
+        stack = contextlib.ExitStack()
+        stack.enter_context(interrupts.installed())
         try:
             while True:
                 # Fill every free slot. Several processes may share the study: what
@@ -256,11 +259,14 @@ class HpsweepSweeperImpl(Sweeper):
                     job = Job(number, job_overrides, slot, trial)
                     register_job(sweep_dir, job.number, trial.number, slot)
                     trial.set_user_attr(JOB_ATTR, job.number)
-                    dispatcher.start(job)
+                    with interrupts.allowed():
+                        dispatcher.start(job)
                 if not dispatcher.busy:
                     break
                 # Tell each job's outcome the moment it ends; its slot is refilled above.
-                for job, ret in dispatcher.wait_any():
+                with interrupts.allowed():
+                    ended = dispatcher.wait_any()
+                for job, ret in ended:
                     outcome = outcome_of_job(ret)
                     failures += self.tell(study, job.trial, outcome)
                     recorder.record(job.number, job.overrides, outcome, ret)
@@ -293,7 +299,7 @@ class HpsweepSweeperImpl(Sweeper):
             self.stop_interrupted(study, [job.trial for job in cut], interrupt)
         finally:
             self.progress.close()
-            signal.signal(signal.SIGTERM, previous_handler)
+            stack.close()
             recorder.finish()  # best.yaml, summary, report: also when stopped early
         if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
             if self.max_failure_rate < 1:
