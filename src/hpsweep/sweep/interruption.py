@@ -59,10 +59,14 @@ class DeferredInterrupts:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
 
-    @contextmanager
-    def allowed(self) -> Iterator[None]:
+    def raise_pending(self) -> None:
+        """Raise a signal that came while it was held, if one did."""
         if self.pending is not None:
             raise self.pending
+
+    @contextmanager
+    def allowed(self) -> Iterator[None]:
+        self.raise_pending()
         self.raise_now = True
         try:
             yield

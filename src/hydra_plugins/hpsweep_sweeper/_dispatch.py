@@ -81,7 +81,13 @@ class Dispatcher:
     def busy(self) -> bool:
         return bool(self.running or self.finished)
 
+    def claim(self, job: Job) -> None:
+        """The job counts as in flight from here (stop() returns it), even if a signal
+        comes before start() hands it to the launcher."""
+        self.inline = job
+
     def start(self, job: Job) -> None:
+        """Run the job: in process, here and now; else in a thread of its own."""
         if self.in_process:
             # In process: the job runs now, here; a signal reaches it as it trains.
             self.inline = job
@@ -90,6 +96,7 @@ class Dispatcher:
             self.finished.append((job, result))
             return
         self.running[in_thread(self.launcher.launch, [job.overrides], job.number)] = job
+        self.inline = None
 
     def wait_any(self) -> list[tuple[Job, Any]]:
         """The jobs that ended (at least one; with a barrier, all in flight), with their

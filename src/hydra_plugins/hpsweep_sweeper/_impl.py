@@ -247,6 +247,7 @@ class HpsweepSweeperImpl(Sweeper):
                 # Fill every free slot. Several processes may share the study: what
                 # counts is the study's total, running trials of the others included.
                 for slot in dispatcher.free_slots():
+                    interrupts.raise_pending()  # before a trial is asked: none half-started
                     trials = study.get_trials(deepcopy=False)
                     if len(claimed_numbers(trials)) >= n_trials:
                         break
@@ -259,6 +260,7 @@ class HpsweepSweeperImpl(Sweeper):
                     job = Job(number, job_overrides, slot, trial)
                     register_job(sweep_dir, job.number, trial.number, slot)
                     trial.set_user_attr(JOB_ATTR, job.number)
+                    dispatcher.claim(job)
                     with interrupts.allowed():
                         dispatcher.start(job)
                 if not dispatcher.busy:
