@@ -278,6 +278,7 @@ def test_report_of_a_grid_of_one_parameter(tmp_path: Path) -> None:
         "objective_vs_params.png",
         "parallel_coordinates.png",
         "learning_curves.png",
+        "timeline.png",
     }
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -50,6 +51,8 @@ class Trial:
     job_dir: Path | None
     params: dict[str, str]
     reason: str = ""
+    started_at: datetime | None = None  # when the job began and ended (UTC); None in
+    ended_at: datetime | None = None  # a results.csv written before they were recorded
 
     @property
     def finished(self) -> bool:
@@ -133,6 +136,10 @@ def log_scaled(config: DictConfig, params: list[str], trials: list[Trial]) -> fr
     return frozenset(scaled)
 
 
+def _moment(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
 def load_sweep(path: Path) -> Sweep:
     results = path / RESULTS_FILE
     if not results.is_file():
@@ -149,6 +156,8 @@ def load_sweep(path: Path) -> Sweep:
             job_dir=Path(row["job_dir"]) if row["job_dir"] else None,
             params={p: row[p] for p in params if row.get(p)},
             reason=row.get("reason") or "",
+            started_at=_moment(row.get("started")),
+            ended_at=_moment(row.get("finished")),
         )
         for row in rows
     ]

@@ -260,11 +260,46 @@ def write_plots(sweep: Sweep) -> list[Path]:
         axis.figure.tight_layout()
         save(axis.figure, "importances.png")
 
+    timed = [t for t in sweep.trials if t.started_at is not None and t.ended_at is not None]
+    if timed:
+        height = 1.5 + 0.18 * len(timed)
+        save(
+            figure_of(plt, (9, min(height, 12)), lambda f: draw_timeline(timed, f)), "timeline.png"
+        )
+
     curves = {t.number: learning_curve(t, sweep.metric) for t in sweep.trials if t.has_value}
     if any(curves.values()):
         drawn = figure_of(plt, (7, 4.5), lambda f: draw_learning_curves(sweep, f, curves))
         save(drawn, "learning_curves.png")
     return written
+
+
+def draw_timeline(trials: list[Trial], figure: Any) -> None:
+    """One bar per trial from its start to its end, coloured by status: with several
+    workers, gaps between bars are idle workers (a batch waiting for its longest trial
+    shows as a staircase of gaps; hpsweep's dispatch refills a slot at once)."""
+    from matplotlib.ticker import MaxNLocator
+
+    axis = figure.subplots()
+    origin = min(t.started_at for t in trials if t.started_at is not None)
+    labelled: set[str] = set()
+    for trial in trials:
+        assert trial.started_at is not None and trial.ended_at is not None
+        _, colour, label = STYLE.get(trial.status, ("", "0.5", trial.status))
+        start = (trial.started_at - origin).total_seconds()
+        width = (trial.ended_at - trial.started_at).total_seconds()
+        shown = label if label not in labelled else None
+        labelled.add(label)
+        axis.broken_barh([(start, width)], (trial.number - 0.4, 0.8), color=colour, label=shown)
+    axis.set_xlabel("seconds since the first trial started")
+    axis.set_ylabel("trial")
+    axis.invert_yaxis()
+    if len(trials) <= 30:
+        axis.set_yticks(sorted(t.number for t in trials))
+    else:
+        axis.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axis.legend(fontsize="small", loc="lower right")
+    axis.set_title("when each trial ran")
 
 
 def figure_of(plt: Any, size: tuple[float, float], draw: Callable[[Any], None]) -> Any:

@@ -64,8 +64,20 @@ def recorded_study(sweep_dir: Path) -> Iterator[Any]:
         dispose(study._storage)  # Optuna's Study exposes its storage only privately
 
 
-def register_job(sweep_dir: Path, job_number: int, trial_number: int) -> None:
-    _write_job(sweep_dir, job_number, {"trial": trial_number})
+def register_job(
+    sweep_dir: Path, job_number: int, trial_number: int, slot: int | None = None
+) -> None:
+    """Which trial a job runs, and in which of the sweeper's slots (one per job in
+    flight: with `trainer.device=auto` and k GPUs, slot s trains on GPU s mod k)."""
+    entry: dict[str, Any] = {"trial": trial_number}
+    if slot is not None:
+        entry["slot"] = slot
+    _write_job(sweep_dir, job_number, entry)
+
+
+def registered_slot(sweep_dir: Path, job_number: int) -> int | None:
+    path = sweep_dir / JOBS_DIR / f"{job_number}.json"
+    return json.loads(path.read_text()).get("slot") if path.is_file() else None
 
 
 def register_job_dir(sweep_dir: Path, job_number: int, job_dir: Path) -> None:

@@ -8,6 +8,10 @@ sweeper queues the trial again and exits 130 (SIGINT) or 143 (SIGTERM).
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised wherever the process is, so it unwinds like Ctrl-C."""
@@ -20,3 +24,51 @@ def raise_terminated(signum: int, frame: object) -> None:
 def signal_of(interrupt: BaseException) -> tuple[str, int]:
     """(signal name, conventional exit code) of an interrupt."""
     return ("SIGTERM", 143) if isinstance(interrupt, Terminated) else ("SIGINT", 130)
+
+
+class DeferredInterrupts:
+    """Ctrl-C and SIGTERM for a sweep loop whose own thread writes the study: a signal
+    is raised at once only inside `allowed()` (waiting for jobs, or running one in
+    process); anywhere else — in the middle of a storage write, say — it is held and
+    raised when the loop next enters `allowed()`, so that no write is torn.
+
+        interrupts = DeferredInterrupts()
+        with interrupts.installed():
+            while ...:
+                study.tell(...)            # a signal here waits
+                with interrupts.allowed():
+                    wait_for_jobs()        # a signal here raises at once
+    """
+
+    def __init__(self) -> None:
+        self.pending: KeyboardInterrupt | None = None
+        self.raise_now = False
+
+    def handle(self, signum: int, frame: object) -> None:
+        interrupt = Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+        if self.raise_now:
+            raise interrupt
+        self.pending = self.pending or interrupt
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        previous = {s: signal.signal(s, self.handle) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def raise_pending(self) -> None:
+        """Raise a signal that came while it was held, if one did."""
+        if self.pending is not None:
+            raise self.pending
+
+    @contextmanager
+    def allowed(self) -> Iterator[None]:
+        self.raise_pending()
+        self.raise_now = True
+        try:
+            yield
+        finally:
+            self.raise_now = False

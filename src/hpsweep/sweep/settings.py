@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 SEARCH_MODES = ("auto", "grid", "sample")
+DISPATCH_MODES = ("async", "batch")
 DIRECTIONS = ("minimize", "maximize")
 # Optuna's pruners whose rungs sit at min_resource * reduction_factor**k epochs.
 RUNG_PRUNERS = ("optuna.pruners.SuccessiveHalvingPruner", "optuna.pruners.HyperbandPruner")
@@ -43,6 +44,7 @@ SETTING_RULES: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
     ("n_trials", _integer_at_least(1), "must be an integer >= 1"),
     ("n_jobs", _integer_at_least(1), "must be an integer >= 1"),
     ("max_failure_rate", _rate, "must be a number in [0, 1]"),
+    ("dispatch", lambda v: v in DISPATCH_MODES, f"must be one of {', '.join(DISPATCH_MODES)}"),
 )
 PRUNER_RULES: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
     ("min_resource", lambda v: v == "auto" or _integer_at_least(1)(v), "must be auto or >= 1"),

@@ -27,7 +27,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from hpsweep.sweep.channel import has_pruner, read_channel, registered_trial
+from hpsweep.sweep.channel import has_pruner, read_channel, registered_slot, registered_trial
 from hpsweep.sweep.storage import make_storage
 
 _CURRENT: ContextVar[SweepTrial | None] = ContextVar("hpsweep_current_trial", default=None)
@@ -36,9 +36,14 @@ _CURRENT: ContextVar[SweepTrial | None] = ContextVar("hpsweep_current_trial", de
 class SweepTrial:
     """One running trial: report intermediate values, ask whether to stop, record metrics."""
 
-    def __init__(self, sweep_dir: Path, number: int, channel: dict[str, Any]) -> None:
+    def __init__(
+        self, sweep_dir: Path, number: int, channel: dict[str, Any], slot: int | None = None
+    ) -> None:
         self.sweep_dir = sweep_dir
         self.number = number
+        # The sweeper's slot this job runs in: one per trial in flight (hpsweep.sweep.
+        # channel.register_job); train.py's trainer.device=auto maps it to a GPU.
+        self.slot = slot
         self._channel = channel
         self._optuna_trial: Any = None  # opened on first use: most jobs of a sweep
         # without a pruner never need the storage
@@ -58,7 +63,9 @@ class SweepTrial:
         number = registered_trial(sweep_dir, job_number)
         if number is None:
             return None
-        return cls(sweep_dir, number, read_channel(sweep_dir))
+        return cls(
+            sweep_dir, number, read_channel(sweep_dir), registered_slot(sweep_dir, job_number)
+        )
 
     @contextmanager
     def activate(self) -> Iterator[SweepTrial]:

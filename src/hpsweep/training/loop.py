@@ -23,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from hpsweep.sweep.outcome import RunStatus
+from hpsweep.sweep.trial import SweepTrial
 from hpsweep.tensorboard.hparams import HParamValue
 from hpsweep.training.callbacks import RunState, SweepPruning, TrainingCallback
 from hpsweep.training.data import Splits
@@ -35,10 +36,16 @@ log = logging.getLogger(__name__)
 EVAL_CHUNK = 4096
 
 
-def resolve_device(name: str) -> torch.device:
-    """`auto` picks CUDA when there is a GPU, else the CPU."""
+def resolve_device(name: str, slot: int | None = None) -> torch.device:
+    """`auto` picks CUDA when there is a GPU, else the CPU. In a sweep with several
+    trials in flight, `slot` (which of them this is) spreads them over the GPUs: slot s
+    trains on GPU s mod k, so k trials on k GPUs never share one while another idles."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if not torch.cuda.is_available():
+            return torch.device("cpu")
+        if slot is None:
+            return torch.device("cuda")
+        return torch.device("cuda", slot % torch.cuda.device_count())
     if name == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("trainer.device=cuda but torch sees no CUDA device")
     return torch.device(name)
@@ -147,7 +154,8 @@ def build(cfg: DictConfig, extra_callbacks: Sequence[TrainingCallback] = ()) -> 
     threads = cpu_threads(cfg.trainer.num_threads)
     if threads:
         torch.set_num_threads(threads)
-    device = resolve_device(cfg.trainer.device)
+    trial = SweepTrial.current()
+    device = resolve_device(cfg.trainer.device, trial.slot if trial is not None else None)
     torch.manual_seed(cfg.trainer.seed)  # weights and dropout masks
     generator = torch.Generator().manual_seed(cfg.trainer.seed)
 

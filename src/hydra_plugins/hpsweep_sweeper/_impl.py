@@ -13,9 +13,9 @@ sweeper then writes the trial's results.csv row from it (_recording), for any ap
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
-import signal
 import warnings
 from pathlib import Path
 from typing import Any, NoReturn
@@ -35,7 +35,7 @@ from hpsweep.sweep.channel import (
     registered_jobs,
     write_channel,
 )
-from hpsweep.sweep.interruption import raise_terminated, signal_of
+from hpsweep.sweep.interruption import DeferredInterrupts, signal_of
 from hpsweep.sweep.job import RecordedTask
 from hpsweep.sweep.outcome import RunStatus, TrialOutcome, outcome_of_job
 from hpsweep.sweep.settings import check_settings
@@ -55,6 +55,7 @@ from hydra_plugins.hpsweep_sweeper._bookkeeping import (
     tell_arguments,
 )
 from hydra_plugins.hpsweep_sweeper._compose_once import ComposeOnceConfigLoader
+from hydra_plugins.hpsweep_sweeper._dispatch import Dispatcher, Job
 from hydra_plugins.hpsweep_sweeper._progress import SweepProgress
 from hydra_plugins.hpsweep_sweeper._recording import SweepRecorder
 from hydra_plugins.hpsweep_sweeper._search_space import (
@@ -99,6 +100,7 @@ class HpsweepSweeperImpl(Sweeper):
         conditional: DictConfig | None,
         dry_run: bool,
         report: bool = True,
+        dispatch: str = "async",
     ) -> None:
         # The same check, with the same words, stops bad values at multirun start
         # (hpsweep.hydra_callbacks.validate), before any folder exists.
@@ -109,6 +111,7 @@ class HpsweepSweeperImpl(Sweeper):
                 "n_trials": n_trials,
                 "n_jobs": n_jobs,
                 "max_failure_rate": max_failure_rate,
+                "dispatch": dispatch,
                 "pruner": pruner,
             }
         )
@@ -126,6 +129,7 @@ class HpsweepSweeperImpl(Sweeper):
         self.conditional = OmegaConf.to_container(conditional) if conditional else {}
         self.dry_run = dry_run
         self.report = report
+        self.dispatch = dispatch
 
     def setup(
         self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
@@ -149,6 +153,10 @@ class HpsweepSweeperImpl(Sweeper):
         sampler_config = OmegaConf.to_container(self.sampler_config, resolve=True)
         if sampler_config.get("seed", 0) is None:
             sampler_config["seed"] = seed
+        if self.n_jobs > 1 and sampler_config.get("constant_liar") is False:
+            # Trials in flight: TPE pretends each running trial came out badly, so that
+            # parallel proposals spread out instead of piling onto one spot.
+            sampler_config["constant_liar"] = True
         with warnings.catch_warnings():
             # Optuna marks some samplers (qmc, gp) experimental and warns on every
             # construction; the user chose one by name, so the warning tells them nothing.
@@ -226,37 +234,48 @@ class HpsweepSweeperImpl(Sweeper):
         )
 
         failures = launched = 0
-        batches: list[list[JobReturn]] = []
+        returns: list[JobReturn] = []
         self.progress = SweepProgress(n_trials, done_before=done)
-        # SIGTERM (a scheduler, `kill`) stops a sweep as Ctrl-C does: at once, recorded.
-        previous_handler = signal.signal(signal.SIGTERM, raise_terminated)
+        dispatcher = Dispatcher(self.launcher, self.n_jobs, barrier=self.dispatch == "batch")
+        # SIGTERM (a scheduler, `kill`) stops a sweep as Ctrl-C does: at once while the
+        # loop waits for jobs, or as soon as its own write to the study is done.
+        interrupts = DeferredInterrupts()
+        stack = contextlib.ExitStack()
+        stack.enter_context(interrupts.installed())
         try:
-            # Several processes may share the study: what counts is the study's total,
-            # re-read before every batch, running trials of the others included.
-            while (claimed := len(claimed_numbers(study.get_trials(deepcopy=False)))) < n_trials:
-                trials = self.ask(study, min(self.n_jobs, n_trials - claimed), n_trials)
-                if not trials:
-                    continue
-                overrides = [[*space.fixed, *trial_overrides(sample(t, space))] for t in trials]
-                first_job = 1 + max(registered_jobs(sweep_dir), default=-1)  # never reuse one
-                for job_number, trial in enumerate(trials, start=first_job):
-                    register_job(sweep_dir, job_number, trial.number)
-                    trial.set_user_attr(JOB_ATTR, job_number)
-                try:
-                    returns = self.launcher.launch(overrides, initial_job_idx=first_job)
-                except KeyboardInterrupt as interrupt:
-                    for job_number, job_overrides in enumerate(overrides, start=first_job):
-                        recorder.record_interrupted(job_number, job_overrides, interrupt)
-                    self.stop_interrupted(study, trials, interrupt)
-                batches.append(list(returns))
-                jobs = zip(trials, returns, overrides, strict=True)
-                for job_number, (trial, ret, job_overrides) in enumerate(jobs, start=first_job):
+            while True:
+                # Fill every free slot. Several processes may share the study: what
+                # counts is the study's total, running trials of the others included.
+                for slot in dispatcher.free_slots():
+                    interrupts.raise_pending()  # before a trial is asked: none half-started
+                    trials = study.get_trials(deepcopy=False)
+                    if len(claimed_numbers(trials)) >= n_trials:
+                        break
+                    asked = self.ask(study, 1, n_trials)
+                    if not asked:
+                        continue  # another process took the place
+                    [trial] = asked
+                    job_overrides = [*space.fixed, *trial_overrides(sample(trial, space))]
+                    number = 1 + max(registered_jobs(sweep_dir), default=-1)  # never reuse one
+                    job = Job(number, job_overrides, slot, trial)
+                    register_job(sweep_dir, job.number, trial.number, slot)
+                    trial.set_user_attr(JOB_ATTR, job.number)
+                    dispatcher.claim(job)
+                    with interrupts.allowed():
+                        dispatcher.start(job)
+                if not dispatcher.busy:
+                    break
+                # Tell each job's outcome the moment it ends; its slot is refilled above.
+                with interrupts.allowed():
+                    ended = dispatcher.wait_any()
+                for job, ret in ended:
                     outcome = outcome_of_job(ret)
-                    failures += self.tell(study, trial, outcome)
-                    recorder.record(job_number, job_overrides, outcome, ret)
-                launched += len(trials)
-                self.log_progress(study, n_trials)
-                if failures / launched > self.max_failure_rate:
+                    failures += self.tell(study, job.trial, outcome)
+                    recorder.record(job.number, job.overrides, outcome, ret)
+                    returns.append(ret)
+                    launched += 1
+                    self.log_progress(study, n_trials)
+                if failures / max(launched, 1) > self.max_failure_rate:
                     completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
                     log.error(
                         "stopping the sweep: %s%d of %d trials failed, more than "
@@ -266,10 +285,23 @@ class HpsweepSweeperImpl(Sweeper):
                         launched,
                         self.max_failure_rate,
                     )
+                    dispatcher.stop()
                     raise SystemExit(1)
+        except KeyboardInterrupt as interrupt:
+            # Jobs that ended before the signal are told as they ended; the ones in flight
+            # are stopped (in workers: ended here) and recorded as interrupted. In process,
+            # the job that trained recorded its own interruption as it unwound.
+            for job, ret in dispatcher.take_finished():
+                outcome = outcome_of_job(ret)
+                self.tell(study, job.trial, outcome)
+                recorder.record(job.number, job.overrides, outcome, ret)
+            cut = dispatcher.stop()
+            for job in cut:
+                recorder.record_interrupted(job.number, job.overrides, interrupt)
+            self.stop_interrupted(study, [job.trial for job in cut], interrupt)
         finally:
             self.progress.close()
-            signal.signal(signal.SIGTERM, previous_handler)
+            stack.close()
             recorder.finish()  # best.yaml, summary, report: also when stopped early
         if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
             if self.max_failure_rate < 1:
@@ -277,7 +309,11 @@ class HpsweepSweeperImpl(Sweeper):
                 raise SystemExit(1)
             # max_failure_rate=1 tolerates every failure, this one included.
             log.warning("no completed trials in study '%s' (%s)", study_name, shown_storage)
-        return batches
+        # Hydra's Sweeper.sweep returns the batches it launched. Jobs here ran with no
+        # batches; grouped by n_jobs in job order, the result reads as Hydra's sweepers'
+        # (its BatchedSweeperTestSuite checks that shape, order and folders).
+        returns.sort(key=lambda ret: ret.hydra_cfg.hydra.job.num if ret.hydra_cfg else 0)
+        return [returns[i : i + self.n_jobs] for i in range(0, len(returns), self.n_jobs)]
 
     @staticmethod
     def ask(study: optuna.Study, count: int, n_trials: int) -> list[optuna.Trial]:

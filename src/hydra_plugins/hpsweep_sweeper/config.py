@@ -94,6 +94,10 @@ class HpsweepSweeperConf:
     # Write the report's plots into the sweep folder when the sweep ends
     # (`hpsweep report <dir>` writes them any time).
     report: bool = True
+    # async: a job starts the moment any of the n_jobs in flight ends (no batch
+    # barrier); batch: n_jobs at a time, the next batch when the whole batch has ended
+    # (Hydra's stock behaviour, kept for bench/dispatch.py to measure against).
+    dispatch: str = "async"
 
 
 store = ConfigStore.instance()

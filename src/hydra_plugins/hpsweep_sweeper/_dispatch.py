@@ -1,0 +1,170 @@
+"""Keeping n_jobs trials in flight on Hydra's own launchers: no batch barrier.
+
+Hydra's `Launcher.launch(job_overrides, initial_job_idx)` returns when every job of the
+batch has ended, and a sweeper that hands it batches waits for the batch's longest
+trial while its other workers idle. With pruning and early stopping trial lengths
+differ tenfold, so that wait is most of a worker's day. The dispatcher therefore hands
+the launcher batches of ONE job, each from a thread of its own (`slots` at once), and the sweep loop
+refills a slot the moment any job ends: Optuna's own `_optimize` shape (a
+ThreadPoolExecutor, `wait(..., FIRST_COMPLETED)`) around whatever launcher the user
+chose — joblib's worker processes, submitit's Slurm jobs — instead of a pool of ours.
+
+    slot 0  |==trial 0==|=t2=|======trial 4======|
+    slot 1  |=t1=|====trial 3====|=t5=|=t6=|
+                 ^ trial 3 starts here, not when trial 0 ends
+
+Hydra's in-process basic launcher is not one to call from threads (it sets the global
+HydraConfig, logging and working directory of the process for its job), so with it
+the dispatcher runs one job at a time in the calling thread.
+
+`barrier=True` brings back the batch-synchronous behaviour (a new batch only when the
+whole previous one has ended): bench/dispatch.py measures one against the other.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+BASIC_LAUNCHER = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One job handed to the launcher: its number (its folder), overrides and slot."""
+
+    number: int
+    overrides: list[str]
+    slot: int
+    trial: Any  # the optuna.Trial it runs
+
+
+def runs_in_process(launcher: Any) -> bool:
+    cls = type(launcher)
+    return f"{cls.__module__}.{cls.__qualname__}" == BASIC_LAUNCHER
+
+
+class Dispatcher:
+    def __init__(self, launcher: Any, slots: int, barrier: bool = False) -> None:
+        self.launcher = launcher
+        self.in_process = runs_in_process(launcher)
+        if self.in_process and slots > 1:
+            log.warning(
+                "hydra.sweeper.n_jobs=%d, but Hydra's basic launcher runs one trial at a "
+                "time in this process; for trials in parallel use a launcher with workers, "
+                "e.g. hydra/launcher=joblib hydra.launcher.n_jobs=%d",
+                slots,
+                slots,
+            )
+            slots = 1
+        self.slots = slots
+        self.barrier = barrier
+        self.running: dict[Future, Job] = {}
+        self.inline: Job | None = None  # the job the in-process launcher runs right now
+        self.finished: list[tuple[Job, Any]] = []  # the in-process launcher's, not yet taken
+
+    def free_slots(self) -> list[int]:
+        """Slots a new job may take now (none, with a barrier, until the batch is done)."""
+        if self.barrier and (self.running or self.finished):
+            return []
+        taken = {job.slot for job in self.running.values()}
+        return [slot for slot in range(self.slots) if slot not in taken]
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.running or self.finished)
+
+    def claim(self, job: Job) -> None:
+        """The job counts as in flight from here (stop() returns it), even if a signal
+        comes before start() hands it to the launcher."""
+        self.inline = job
+
+    def start(self, job: Job) -> None:
+        """Run the job: in process, here and now; else in a thread of its own."""
+        if self.in_process:
+            # In process: the job runs now, here; a signal reaches it as it trains.
+            self.inline = job
+            [result] = self.launcher.launch([job.overrides], initial_job_idx=job.number)
+            self.inline = None
+            self.finished.append((job, result))
+            return
+        self.running[in_thread(self.launcher.launch, [job.overrides], job.number)] = job
+        self.inline = None
+
+    def wait_any(self) -> list[tuple[Job, Any]]:
+        """The jobs that ended (at least one; with a barrier, all in flight), with their
+        JobReturn. A launcher that raised (its workers died) re-raises here."""
+        if self.finished:
+            done, self.finished = self.finished, []
+            return done
+        until = ALL_COMPLETED if self.barrier else FIRST_COMPLETED
+        ended, _ = wait(self.running, return_when=until)
+        results = []
+        for future in ended:
+            job = self.running.pop(future)
+            [result] = future.result()
+            results.append((job, result))
+        return sorted(results, key=lambda pair: pair[0].number)
+
+    def take_finished(self) -> list[tuple[Job, Any]]:
+        """Jobs that ended but were not yet taken by wait_any (a signal came between)."""
+        done, self.finished = self.finished, []
+        done += [(self.running.pop(f), f.result()[0]) for f in list(self.running) if _ended(f)]
+        return done
+
+    def stop(self) -> Sequence[Job]:
+        """Stop every job in flight (a signal reached the sweep): their workers are
+        ended, not left to finish. Returns the jobs that were cut off."""
+        cut = sorted(self.running.values(), key=lambda job: job.number)
+        if self.inline is not None:
+            cut.append(self.inline)
+            self.inline = None
+        if self.running:
+            stop_workers(self.launcher)
+        self.running.clear()
+        return cut
+
+
+def in_thread(function: Callable[..., Any], *args: Any) -> Future:
+    """Run `function(*args)` in a thread of its own; its result in a Future.
+
+    A daemon thread, not a ThreadPoolExecutor's: after a signal the sweep exits at once,
+    and the interpreter would otherwise wait at exit for a launcher call that never
+    returns (a joblib call whose workers were just ended).
+    """
+    future: Future = Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(function(*args))
+        except BaseException as error:  # handed to whoever waits on the future
+            future.set_exception(error)
+
+    threading.Thread(target=run, name="hpsweep-dispatch", daemon=True).start()
+    return future
+
+
+def _ended(future: Future) -> bool:
+    return future.done() and not future.cancelled() and future.exception() is None
+
+
+def stop_workers(launcher: Any) -> None:
+    """End the worker processes that run the launcher's jobs, where we can reach them.
+
+    Joblib's launcher runs jobs in loky worker processes, children of this one: they are
+    terminated (SIGTERM: a job unwinds as on Ctrl-C, closing its TensorBoard file),
+    or a worker would finish its current job after the sweep has stopped. Submitit's
+    and Ray's jobs are their scheduler's to cancel.
+    """
+    if type(launcher).__module__.startswith("hydra_plugins.hydra_joblib_launcher"):
+        for worker in multiprocessing.active_children():
+            worker.terminate()

@@ -1,0 +1,150 @@
+"""No batch barrier: n_jobs trials in flight, a slot refilled the moment a trial ends,
+on Hydra's own launchers; stopped cleanly by a signal, workers included."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hydra.core.utils import JobReturn, JobStatus
+from hydra.plugins.launcher import Launcher
+
+from hpsweep.training import resolve_device
+from hydra_plugins.hpsweep_sweeper._dispatch import Dispatcher, Job
+from tests.conftest import TRAIN_PY
+from tests.sweep_files import assert_records_agree, results, sweep_dir_of, wait_for_rows
+from tests.test_cli import run_train
+from tests.test_report import png_size, report
+
+
+class SleepingLauncher(Launcher):
+    """A launcher whose job `["0.3"]` sleeps 0.3 s: a real Launcher, so the dispatcher
+    meets the same interface (one batch in, one JobReturn per job out) as Hydra's."""
+
+    def __init__(self) -> None:
+        self.started: list[tuple[int, float]] = []
+
+    def setup(self, **kwargs: Any) -> None: ...
+
+    def launch(self, job_overrides: Any, initial_job_idx: int) -> list[JobReturn]:
+        self.started.append((initial_job_idx, time.monotonic()))
+        time.sleep(float(job_overrides[0][0]))
+        ret = JobReturn()
+        ret.status, ret.return_value = JobStatus.COMPLETED, float(job_overrides[0][0])
+        return [ret]
+
+
+def run_all(durations: list[float], slots: int, barrier: bool) -> tuple[list[int], float]:
+    """Dispatch jobs of these durations as the sweep loop does; (end order, wall time)."""
+    launcher = SleepingLauncher()
+    dispatcher = Dispatcher(launcher, slots, barrier=barrier)
+    queue = list(enumerate(durations))
+    ended: list[int] = []
+    began = time.monotonic()
+    while queue or dispatcher.busy:
+        for slot in dispatcher.free_slots():
+            if queue:
+                number, seconds = queue.pop(0)
+                dispatcher.start(Job(number, [str(seconds)], slot, trial=None))
+        ended += [job.number for job, _ in dispatcher.wait_any()]
+    return ended, time.monotonic() - began
+
+
+def test_a_free_slot_is_refilled_at_once() -> None:
+    # one long job and four short ones on two slots: the short ones all pass the long one
+    ended, wall = run_all([1.0, 0.1, 0.1, 0.1, 0.1], slots=2, barrier=False)
+    assert ended == [1, 2, 3, 4, 0]
+    assert wall < 1.35  # the long job alone sets the pace
+
+
+def test_a_barrier_waits_for_the_whole_batch() -> None:
+    ended, wall = run_all([1.0, 0.1, 0.1, 0.1, 0.1], slots=2, barrier=True)
+    assert ended == [0, 1, 2, 3, 4]
+    assert wall > 1.2  # the first batch's long job held up the rest
+
+
+@pytest.mark.parametrize(
+    ("slot", "devices", "expected"),
+    [(None, 2, "cuda:0"), (0, 2, "cuda:0"), (1, 2, "cuda:1"), (2, 2, "cuda:0"), (3, 4, "cuda:3")],
+)
+def test_each_slot_trains_on_its_own_gpu(
+    slot: int | None, devices: int, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    # No GPU here: torch's own answers are faked; the choice made on them is under test.
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: devices)
+    device = resolve_device("auto", slot)
+    assert f"{device.type}:{device.index or 0}" == expected
+
+
+def timestamps(row: dict[str, str]) -> tuple[datetime, datetime]:
+    return datetime.fromisoformat(row["started"]), datetime.fromisoformat(row["finished"])
+
+
+JOBLIB = ("hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "hydra.sweeper.n_jobs=2")
+
+
+def test_short_trials_run_while_a_long_one_runs(tmp_path: Path) -> None:
+    result = run_train(
+        "-m",
+        *JOBLIB,
+        "trainer.epochs=80,2,2,2",
+        "~callbacks.early_stopping",
+        "data=synthetic",
+        "hydra.sweeper.report=false",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = {r["trainer.epochs"]: r for r in assert_records_agree(sweep_dir_of(tmp_path))}
+    long_started, long_finished = timestamps(rows.pop("80"))
+    shorts = [timestamps(r) for r in results(sweep_dir_of(tmp_path)) if r["epochs"] == "2"]
+    # with a batch barrier only the first short trial could run beside the long one
+    inside = [s for s, f in shorts if long_started < s and f < long_finished]
+    assert len(inside) >= 2, (long_started, long_finished, shorts)
+    # the report's timeline draws it: one bar per trial, from start to end
+    shown = report(sweep_dir_of(tmp_path), "--top", "1")
+    assert shown.returncode == 0, shown.stderr
+    width, height = png_size(sweep_dir_of(tmp_path) / "timeline.png")
+    assert width >= 600 and height >= 150
+
+
+def test_interrupting_a_joblib_sweep_stops_its_workers_and_resumes(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    command = [
+        *(sys.executable, str(TRAIN_PY), "-m", *JOBLIB, "hydra/sweeper=random"),
+        *("optimizer.lr=tag(log,interval(1e-4,1e-1))", "hydra.sweeper.n_trials=6"),
+        *("trainer.epochs=40", "~callbacks.early_stopping", "hydra.sweeper.report=false"),
+        f"hydra.sweep.dir={sweep}",
+    ]
+    process = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    wait_for_rows(sweep, 1, process)
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 143, output
+
+    rows = assert_records_agree(sweep)
+    cut = [r for r in rows if r["reason"] == "interrupted by SIGTERM"]
+    assert cut, rows
+    # The workers were ended with the sweep: a cut-off job's folder stops changing.
+    logs = {r["job_dir"]: (Path(r["job_dir"]) / "train.log") for r in cut}
+    sizes = {d: log.stat().st_size if log.exists() else 0 for d, log in logs.items()}
+    time.sleep(3)
+    assert sizes == {d: log.stat().st_size if log.exists() else 0 for d, log in logs.items()}
+    assert not any((Path(r["job_dir"]) / "metrics.json").exists() for r in cut)
+
+    resumed = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    rows = assert_records_agree(sweep)
+    finished = [r for r in rows if r["status"] == "complete"]
+    assert len(finished) == 6
+    assert len({r["optimizer.lr"] for r in finished}) == 6  # every configuration once
