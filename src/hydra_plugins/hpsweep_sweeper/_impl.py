@@ -25,6 +25,7 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState
 
 from hpsweep.sweep.channel import (
@@ -58,6 +59,7 @@ from hydra_plugins.hpsweep_sweeper._progress import SweepProgress
 from hydra_plugins.hpsweep_sweeper._search_space import (
     SearchSpace,
     combinations,
+    describe,
     grid_combinations,
     is_finite,
     sample,
@@ -78,6 +80,15 @@ def trials_in_storage(storage: Any, study_name: str) -> int:
     except KeyError:
         return 0
     return len(storage.get_all_trials(study_id, deepcopy=False))
+
+
+def intervals(space: SearchSpace) -> dict[str, Any]:
+    """The parameters searched over a range of numbers (not a list of choices)."""
+    return {
+        name: d
+        for name, d in space.distributions().items()
+        if not isinstance(d, CategoricalDistribution)
+    }
 
 
 class HpsweepSweeperImpl(Sweeper):
@@ -206,7 +217,7 @@ class HpsweepSweeperImpl(Sweeper):
         write_channel(sweep_dir, storage_spec, study_name, self.pruner_config)
         done = done_count(study.get_trials(deepcopy=False))
         log.info(
-            "hpsweep: %s, %d trials%s, %s, pruner %s; study '%s' in %s",
+            "hpsweep: %s, %d trials%s, %s, pruner %s; study '%s' in %s%s",
             "grid" if grid else type(study.sampler).__name__,
             n_trials,
             f" ({done} done before)" if done else "",
@@ -214,6 +225,8 @@ class HpsweepSweeperImpl(Sweeper):
             type(pruner).__name__,
             study_name,
             storage_spec,
+            # The scale of each interval, said where the user looks first (spec.log_scale).
+            "".join(f"; {name}: {describe(d)}" for name, d in intervals(space).items()),
         )
 
         failures = launched = 0
@@ -311,10 +324,10 @@ class HpsweepSweeperImpl(Sweeper):
     def print_plan(self, space: SearchSpace, grid: bool, n_trials: int) -> None:
         """Dry run: the space, the trial count, and every config that is known up front."""
         lines = [f"search space ({'grid' if grid else 'sampled'}, {n_trials} trials):"]
-        lines += [f"  {name}: {dist}" for name, dist in space.params.items()]
+        lines += [f"  {name}: {describe(dist)}" for name, dist in space.params.items()]
         for condition in space.conditions:
             lines += [
-                f"  {name}: {dist}  (when {condition.key}={condition.value})"
+                f"  {name}: {describe(dist)}  (when {condition.key}={condition.value})"
                 for name, dist in condition.params.items()
             ]
         lines += [f"  fixed: {' '.join(space.fixed)}"] if space.fixed else []
