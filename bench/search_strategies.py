@@ -29,7 +29,11 @@ with X for `hydra/sweeper=hyperband hydra/sweeper/sampler=random` through
 `python train.py -m`, and Y for the same search in one Optuna process.
 
     python bench/search_strategies.py [--space reference] [--seeds 0 1 2 3 4]
-        [--strategies random tpe] [--out docs]
+        [--strategies random tpe] [--out docs] [--keep DIR]
+
+With --keep, finished sweeps stay in DIR and a later run reuses them: seeds can run
+one at a time (or in parallel processes) and a last run over all of them prints the
+summary.
 """
 
 from __future__ import annotations
@@ -37,7 +41,9 @@ from __future__ import annotations
 import argparse
 import copy
 import csv
+import json
 import math
+import shutil
 import statistics
 import subprocess
 import sys
@@ -179,6 +185,18 @@ def run_sweep(space: Space, name: str, seed: int, sweep_dir: Path) -> float:
     return time.perf_counter() - started
 
 
+def kept_sweep(space: Space, name: str, seed: int, sweep_dir: Path) -> float:
+    """run_sweep, unless a finished sweep of an earlier --keep run is there: its wall time."""
+    wall = sweep_dir / "wall-seconds.txt"
+    if not wall.is_file():
+        if sweep_dir.exists():
+            shutil.rmtree(sweep_dir)  # cut off: run it again
+        sweep_dir.parent.mkdir(parents=True, exist_ok=True)
+        seconds = run_sweep(space, name, seed, sweep_dir)
+        wall.write_text(f"{seconds}\n")
+    return float(wall.read_text())
+
+
 def sweep_trials(sweep_dir: Path) -> tuple[list[Trial], list[dict[str, float]]]:
     """The sweep's trials from its results.csv, in the order they ended, and each
     trial's parameters."""
@@ -286,6 +304,12 @@ def main() -> None:
         "--strategies", nargs="+", help="a subset of the space's strategies (random always)"
     )
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="keep the sweep folders here; a later run with the same --keep reuses the "
+        "sweeps (and Optuna-alone runs) that finished, so seeds can be added one at a time",
+    )
     args = parser.parse_args()
     space = SPACES[args.space]
     names = [n for n in space.strategies if not args.strategies or n in args.strategies]
@@ -297,11 +321,12 @@ def main() -> None:
     reference: dict[int, list[tuple[int, float]]] = {}
     same: dict[int, bool] = {}
     with tempfile.TemporaryDirectory() as tmp:
+        keep = args.keep or Path(tmp)
         for seed in args.seeds:
             ran: dict[str, tuple[list[Trial], list[dict[str, float]]]] = {}
             for name in names:
-                sweep_dir = Path(tmp) / f"{name}-{seed}"
-                walls[name][seed] = run_sweep(space, name, seed, sweep_dir)
+                sweep_dir = keep / f"{name}-{seed}"
+                walls[name][seed] = kept_sweep(space, name, seed, sweep_dir)
                 ran[name] = sweep_trials(sweep_dir)
                 curves[name][seed] = best_so_far(ran[name][0])
                 epochs, best = curves[name][seed][-1]
@@ -313,7 +338,13 @@ def main() -> None:
             if not alone:
                 continue
             trials = space.strategies[space.hyperband][1]
-            hand_written, params = optuna_in_process(space, seed, trials)
+            kept = keep / f"optuna-alone-{seed}.json"
+            if kept.is_file():  # a finished run of an earlier --keep invocation
+                hand_written, params = json.loads(kept.read_text())
+                hand_written = [tuple(t) for t in hand_written]
+            else:
+                hand_written, params = optuna_in_process(space, seed, trials)
+                kept.write_text(json.dumps([hand_written, params]))
             reference[seed] = best_so_far(hand_written)
             swept, swept_params = ran[space.hyperband]
             same[seed] = [e for e, _ in hand_written] == [e for e, _ in swept] and same_trials(
