@@ -24,7 +24,7 @@ from omegaconf import OmegaConf
 
 from hpsweep.hydra_callbacks.report import WriteReport
 from hpsweep.report import load_sweep
-from hpsweep.report.loading import Sweep, Trial, spans_decades
+from hpsweep.report.loading import STOCK_OPTUNA_SWEEPER, Sweep, Trial, log_scaled, spans_decades
 from hpsweep.report.parallel import axis_of
 from hpsweep.report.plots import (
     draw_history,
@@ -354,3 +354,34 @@ def test_the_report_ranks_as_results_ranked_rows() -> None:
     assert [t.number for t in sweep.ranked()] == [2, 0]  # pruned 0.1 does not rank
     assert [t.number for t in sweep.pruned()] == [1]
     assert [t.has_value for t in trials] == [True, True, True, False, False]
+
+
+HPSWEEP_SWEEPER = "hydra_plugins.hpsweep_sweeper.hpsweep_sweeper.HpsweepSweeper"
+# The report's log axes follow the sweeper's scale rule (hpsweep.sweep.spec.log_scale):
+# hpsweep's for its sweepers, Hydra's (tagged log only) for the stock optuna sweeper.
+LOG_AXES = [
+    (HPSWEEP_SWEEPER, "interval(1e-4,1e-1)", True),
+    (HPSWEEP_SWEEPER, "tag(linear,interval(1e-4,1e-1))", False),
+    (HPSWEEP_SWEEPER, "interval(0,0.7)", False),
+    (HPSWEEP_SWEEPER, "tag(log,interval(0.1,0.5))", True),
+    (STOCK_OPTUNA_SWEEPER, "interval(1e-4,1e-1)", False),
+    (STOCK_OPTUNA_SWEEPER, "tag(log,interval(1e-4,1e-1))", True),
+]
+
+
+@pytest.mark.parametrize(("sweeper", "interval", "log"), LOG_AXES)
+def test_log_axes_follow_the_sweepers_scale_rule(sweeper: str, interval: str, log: bool) -> None:
+    config = OmegaConf.create(
+        {
+            "hydra": {
+                "overrides": {"task": [f"optimizer.lr={interval}"]},
+                "runtime": {"choices": {"optimizer": "adam"}},
+                "sweeper": {"_target_": sweeper},
+            }
+        }
+    )
+    trials = [
+        Trial(n, "complete", 0.5, 1, 1.0, None, {"optimizer.lr": str(v)})
+        for n, v in enumerate([0.2, 0.3])  # the values alone would say linear
+    ]
+    assert log_scaled(config, ["optimizer.lr"], trials) == ({"optimizer.lr"} if log else set())

@@ -13,6 +13,7 @@ from optuna.distributions import (
 from hpsweep.sweep.spec import SweepSpec
 from hydra_plugins.hpsweep_sweeper._search_space import (
     SearchSpace,
+    describe,
     grid_combinations,
     is_finite,
     search_space,
@@ -25,7 +26,12 @@ def space_of(overrides: list[str], conditional: dict | None = None) -> SearchSpa
 
 
 TABLE = [
-    ("optimizer.lr=interval(1e-4,1e-1)", FloatDistribution(1e-4, 0.1)),
+    # >= 2 decades: log-uniform unless tagged linear (hpsweep.sweep.spec.log_scale)
+    ("optimizer.lr=interval(1e-4,1e-1)", FloatDistribution(1e-4, 0.1, log=True)),
+    ("optimizer.lr=tag(linear,interval(1e-4,1e-1))", FloatDistribution(1e-4, 0.1)),
+    ("optimizer.lr=interval(1e-2,1e-1)", FloatDistribution(1e-2, 0.1)),
+    ("regularization.dropout=interval(0,0.7)", FloatDistribution(0, 0.7)),
+    ("model.width=int(interval(1,1000))", IntDistribution(1, 1000, log=True)),
     ("optimizer.lr=tag(log,interval(1e-5,1))", FloatDistribution(1e-5, 1.0, log=True)),
     ("model.depth=int(interval(1,4))", IntDistribution(1, 4)),
     ("model.width=tag(log,int(interval(16,256)))", IntDistribution(16, 256, log=True)),
@@ -102,3 +108,24 @@ def test_conditional_parameters_extend_only_their_option() -> None:
 def test_bad_conditions(conditional: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         space_of(["optimizer=adam,sgd"], conditional)
+
+
+DESCRIBED = [
+    ("optimizer.lr=interval(1e-4,1e-1)", "log-uniform [0.0001, 0.1] (spans 3 decades)"),
+    ("optimizer.lr=tag(log,interval(1e-5,1))", "log-uniform [1e-05, 1] (spans 5 decades)"),
+    ("optimizer.lr=tag(linear,interval(1e-4,1e-1))", "uniform [0.0001, 0.1]"),
+    ("regularization.dropout=interval(0,0.7)", "uniform [0, 0.7]"),
+    (
+        "model.width=tag(log,int(interval(16,512)))",
+        "integer log-uniform [16, 512] (spans 1.5 decades)",
+    ),
+    ("model.depth=range(1,4)", "integer uniform [1, 3]"),
+    ("model.depth=range(0,10,3)", "integer uniform [0, 9] step 3"),
+    ("optimizer=choice(adam,sgd)", "one of adam, sgd"),
+]
+
+
+@pytest.mark.parametrize(("override", "words"), DESCRIBED, ids=[o for o, _ in DESCRIBED])
+def test_how_a_parameter_is_searched_in_words(override: str, words: str) -> None:
+    [dist] = space_of([override]).params.values()
+    assert describe(dist) == words

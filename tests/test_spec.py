@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hpsweep.sweep.spec import Condition, SweepSpec, SweepSpecError
+from hpsweep.sweep.spec import Condition, SweepSpec, SweepSpecError, log_scale
 
 GROUPS = ["optimizer", "model"]
 
@@ -81,3 +81,34 @@ def test_a_malformed_params_entry_is_one_line() -> None:
     with pytest.raises(SweepSpecError, match="no viable alternative") as error:
         SweepSpec.parse([], params={"optimizer.lr": "interval(1e-4"})
     assert "\n" not in str(error.value)
+
+
+# hpsweep's scale rule: positive and >= 2 decades is log unless tagged linear; log tags win.
+LOG_SCALE = [
+    ("interval(1e-4,1e-1)", True),  # 3 decades: the mission's learning rate
+    ("interval(1e-3,1e-1)", True),  # exactly 2 decades
+    ("interval(1e-3,0.0999)", False),  # just under
+    ("interval(0.1,5)", False),
+    ("interval(0,1)", False),  # not positive
+    ("interval(0,0.7)", False),
+    ("interval(-1,100)", False),
+    ("interval(1e-6,1e-1)", True),
+    ("int(interval(1,1000))", True),  # an integer interval too (Optuna: low >= 1)
+    ("int(interval(16,512))", False),  # 1.5 decades
+    ("int(interval(0,1000))", False),
+    ("tag(linear,interval(1e-4,1e-1))", False),  # forced linear
+    ("tag(log,interval(0.1,0.5))", True),  # tagged log: always
+    ("tag(log,linear,interval(1e-4,1e-1))", True),  # both: log wins
+]
+
+
+@pytest.mark.parametrize(("interval", "log"), LOG_SCALE, ids=[i for i, _ in LOG_SCALE])
+def test_log_scale_rule(interval: str, log: bool) -> None:
+    [parameter] = SweepSpec.parse([f"x={interval}"]).parameters
+    assert parameter.log_scale is log
+    assert log_scale(parameter.override.value()) is log
+
+
+def test_only_intervals_have_a_log_scale() -> None:
+    spec = SweepSpec.parse(["x=0.0001,0.1", "y=choice(1e-5,1)", "z=range(1,1000)"])
+    assert [p.log_scale for p in spec.parameters] == [False, False, False]

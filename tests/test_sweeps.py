@@ -328,3 +328,39 @@ def test_results_and_the_report_while_the_sweep_runs(tmp_path: Path) -> None:
     finally:
         process.kill()
         process.wait()
+
+
+def test_the_missions_learning_rate_line_searches_log_uniformly(tmp_path: Path) -> None:
+    # 3 decades: log-uniform, so about 2 in 3 rates fall below 1e-2 (1 in 10 if linear).
+    result = run_train(
+        "-m",
+        "optimizer.lr=interval(1e-4,1e-1)",
+        "hydra.sweeper.n_trials=10",
+        "data=synthetic",
+        "trainer.epochs=1",
+        "~hydra.callbacks.report",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    output = (result.stdout + result.stderr).splitlines()
+    [start] = [line for line in output if "hpsweep: TPESampler" in line]
+    assert start.endswith("; optimizer.lr: log-uniform [0.0001, 0.1] (spans 3 decades)")
+    rows = sorted(assert_records_agree(sweep_dir_of(tmp_path)), key=lambda r: int(r["number"]))
+    rates = [float(r["optimizer.lr"]) for r in rows[:10]]
+    assert len(rates) == 10 and all(1e-4 <= lr <= 1e-1 for lr in rates)
+    assert sum(lr < 1e-2 for lr in rates) >= 4, rates
+    study = load_recorded_study(sweep_dir_of(tmp_path))
+    assert study.trials[0].distributions["optimizer.lr"].log
+
+
+def test_tag_linear_keeps_an_interval_linear(tmp_path: Path) -> None:
+    result = run_train(
+        "-m",
+        "optimizer.lr=tag(linear,interval(1e-4,1e-1))",
+        "regularization.dropout=interval(0,0.7)",
+        "hydra.sweeper.dry_run=true",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "  optimizer.lr: uniform [0.0001, 0.1]\n" in result.stdout
+    assert "  regularization.dropout: uniform [0, 0.7]\n" in result.stdout

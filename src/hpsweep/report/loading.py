@@ -3,12 +3,15 @@
     sweep = load_sweep(Path("multirun/2026-11-29/06-33-10-ab12cd"))
     sweep.ranked()        # finished trials, best first: results.ranked_rows, the one ranking
     sweep.pruned()        # pruned trials, shown apart (their value is their last report)
-    sweep.log_scaled      # {"optimizer.lr"}: searched with tag(log, ...)
+    sweep.log_scaled      # {"optimizer.lr"}: searched log-uniformly
 
 The searched parameters' scales come from the sweep's spec (hpsweep.sweep.spec, read
-from multirun.yaml): an interval is log-scaled when it was tagged `log`. A list, or a
-results.csv without a readable spec, falls back to its values: positive numbers that
-span two decades or more are drawn on a log axis.
+from multirun.yaml): an interval is drawn on a log axis when the sweeper searched it
+log-uniformly — by hpsweep's rule (`Parameter.log_scale`: tagged `log`, or positive
+and spanning two decades unless tagged `linear`), or, for the stock `optuna` sweeper,
+by Hydra's (tagged `log`). A list, or a results.csv without a readable spec, falls
+back to its values: positive numbers that span two decades or more are drawn on a
+log axis.
 """
 
 from __future__ import annotations
@@ -30,11 +33,10 @@ from hpsweep.sweep.results import (
     read_results,
     sweep_mode,
 )
-from hpsweep.sweep.spec import SweepSpec, SweepSpecError
+from hpsweep.sweep.spec import LOG_SPAN, SweepSpec, SweepSpecError
 
-# Positive values spanning this ratio or more are drawn on a log axis when the spec
-# does not say (the same two decades at which hpsweep's presets search log-uniformly).
-LOG_SPAN = 100
+# The stock hydra-optuna-sweeper: an interval is log-scaled only when tagged `log`.
+STOCK_OPTUNA_SWEEPER = "hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper"
 
 
 class NotASweepError(ValueError):
@@ -119,11 +121,13 @@ def log_scaled(config: DictConfig, params: list[str], trials: list[Trial]) -> fr
         spec = SweepSpec.of(config) if "hydra" in config else None
     except (SweepSpecError, AttributeError, KeyError):
         spec = None  # a results.csv from elsewhere: judge by the values alone
+    stock = OmegaConf.select(config, "hydra.sweeper._target_") == STOCK_OPTUNA_SWEEPER
     intervals = {}
     if spec is not None:
         for parameter in spec.parameters:
             if parameter.override.is_interval_sweep():
-                intervals[parameter.key] = "log" in parameter.override.value().tags
+                tagged_log = "log" in parameter.override.value().tags
+                intervals[parameter.key] = tagged_log if stock else parameter.log_scale
     scaled = set()
     for name in params:
         if name in intervals:

@@ -13,6 +13,14 @@ parses to the parameters optimizer (a config group), optimizer.lr, and
 optimizer.momentum (only where optimizer=sgd), and the fixed override trainer.epochs=9.
 Command-line overrides win over a `params:` entry of the same key, as in Hydra's
 Optuna sweeper.
+
+The scale of an interval has one owner, `log_scale`: a positive `interval(a, b)`
+spanning two decades or more (b/a >= 100) is searched log-uniformly, so that
+`optimizer.lr=interval(1e-4,1e-1)` draws as many rates in [1e-4, 1e-3) as in
+[1e-2, 1e-1) — a linear draw would put 90% of them above 1e-2. `tag(log, ...)` is
+always log, `tag(linear, ...)` always linear. The hpsweep sweeper's distributions and
+the report's log axes both read it; the stock `optuna` sweeper keeps Hydra's meaning
+(log only when tagged).
 """
 
 from __future__ import annotations
@@ -23,8 +31,26 @@ from functools import cache
 from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.types import Override
+from hydra.core.override_parser.types import IntervalSweep, Override
 from omegaconf import DictConfig, OmegaConf
+
+# b/a at which a positive interval is searched log-uniformly unless tagged `linear`.
+LOG_SPAN = 100
+
+
+def log_scale(sweep: IntervalSweep) -> bool:
+    """Whether hpsweep searches this interval log-uniformly (see the module's docstring).
+
+    interval(1e-4,1e-1) -> True (3 decades); interval(0.1,5) -> False (< 2 decades);
+    interval(0,1) -> False (not positive); tag(linear,interval(1e-4,1e-1)) -> False;
+    tag(log,interval(0.1,0.5)) -> True; int(interval(1,1000)) -> True.
+    """
+    if "log" in sweep.tags:
+        return True
+    if "linear" in sweep.tags:
+        return False
+    start, end = float(sweep.start), float(sweep.end)
+    return start > 0 and end / start >= LOG_SPAN
 
 
 class SweepSpecError(ValueError):
@@ -50,6 +76,11 @@ class Parameter:
     override: Override
     is_group: bool
     condition: Condition | None = None
+
+    @property
+    def log_scale(self) -> bool:
+        """Searched log-uniformly by hpsweep's rule (`log_scale`); False unless an interval."""
+        return self.override.is_interval_sweep() and log_scale(self.override.value())
 
     def values(self) -> list[Any]:
         """The values of a list-like sweep (choice, comma list, range), as Hydra gives

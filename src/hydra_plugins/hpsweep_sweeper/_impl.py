@@ -26,6 +26,7 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState
 
 from hpsweep.sweep.channel import (
@@ -61,6 +62,7 @@ from hydra_plugins.hpsweep_sweeper._recording import SweepRecorder
 from hydra_plugins.hpsweep_sweeper._search_space import (
     SearchSpace,
     combinations,
+    describe,
     grid_combinations,
     is_finite,
     sample,
@@ -81,6 +83,15 @@ def trials_in_storage(storage: Any, study_name: str) -> int:
     except KeyError:
         return 0
     return len(storage.get_all_trials(study_id, deepcopy=False))
+
+
+def intervals(space: SearchSpace) -> dict[str, Any]:
+    """The parameters searched over a range of numbers (not a list of choices)."""
+    return {
+        name: d
+        for name, d in space.distributions().items()
+        if not isinstance(d, CategoricalDistribution)
+    }
 
 
 class HpsweepSweeperImpl(Sweeper):
@@ -223,7 +234,7 @@ class HpsweepSweeperImpl(Sweeper):
         done = done_count(study.get_trials(deepcopy=False))
         shown_storage = mask_password(storage_spec)  # logs never show a password
         log.info(
-            "hpsweep: %s, %d trials%s, %s, pruner %s; study '%s' in %s",
+            "hpsweep: %s, %d trials%s, %s, pruner %s; study '%s' in %s%s",
             "grid" if grid else type(study.sampler).__name__,
             n_trials,
             f" ({done} done before)" if done else "",
@@ -231,6 +242,8 @@ class HpsweepSweeperImpl(Sweeper):
             type(pruner).__name__,
             study_name,
             shown_storage,
+            # The scale of each interval, said where the user looks first (spec.log_scale).
+            "".join(f"; {name}: {describe(d)}" for name, d in intervals(space).items()),
         )
 
         failures = launched = 0
@@ -362,10 +375,10 @@ class HpsweepSweeperImpl(Sweeper):
     def print_plan(self, space: SearchSpace, grid: bool, n_trials: int) -> None:
         """Dry run: the space, the trial count, and every config that is known up front."""
         lines = [f"search space ({'grid' if grid else 'sampled'}, {n_trials} trials):"]
-        lines += [f"  {name}: {dist}" for name, dist in space.params.items()]
+        lines += [f"  {name}: {describe(dist)}" for name, dist in space.params.items()]
         for condition in space.conditions:
             lines += [
-                f"  {name}: {dist}  (when {condition.key}={condition.value})"
+                f"  {name}: {describe(dist)}  (when {condition.key}={condition.value})"
                 for name, dist in condition.params.items()
             ]
         lines += [f"  fixed: {' '.join(space.fixed)}"] if space.fixed else []

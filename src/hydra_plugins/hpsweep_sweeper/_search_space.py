@@ -1,7 +1,9 @@
 """The search space: Hydra's override grammar as Optuna distributions.
 
     optimizer=adam,sgd                        -> Categorical(adam, sgd)
-    optimizer.lr=tag(log,interval(1e-5,1e-1)) -> Float(1e-5, 0.1, log)
+    optimizer.lr=interval(1e-4,1e-1)          -> Float(1e-4, 0.1, log)  (>= 2 decades)
+    optimizer.lr=tag(linear,interval(1e-4,1e-1)) -> Float(1e-4, 0.1)
+    regularization.dropout=interval(0,0.7)    -> Float(0, 0.7)
     model.depth=int(interval(1,4))            -> Int(1, 4)
     model.depth=range(1,4)                    -> Int(1, 3)  (Hydra's stop is exclusive)
 
@@ -12,6 +14,7 @@ finite lists only can run as a grid, every combination once.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,17 +33,18 @@ from optuna.distributions import (
     IntDistribution,
 )
 
-from hpsweep.sweep.spec import SweepSpec
+from hpsweep.sweep.spec import SweepSpec, log_scale
 
 
 def distribution(override: Override) -> BaseDistribution:
-    """The Optuna distribution of one sweep override of Hydra's grammar."""
+    """The Optuna distribution of one sweep override of Hydra's grammar; an interval's
+    scale is hpsweep's rule (hpsweep.sweep.spec.log_scale)."""
     sweep = override.value()
     if isinstance(sweep, IntervalSweep):
-        log_scale = "log" in sweep.tags
+        log = log_scale(sweep)
         if isinstance(sweep.start, int) and isinstance(sweep.end, int):
-            return IntDistribution(sweep.start, sweep.end, log=log_scale)
-        return FloatDistribution(float(sweep.start), float(sweep.end), log=log_scale)
+            return IntDistribution(sweep.start, sweep.end, log=log)
+        return FloatDistribution(float(sweep.start), float(sweep.end), log=log)
     if isinstance(sweep, RangeSweep) and not sweep.shuffle:
         values = list(override.sweep_iterator(transformer=Transformer.encode))
         if not values:
@@ -92,6 +96,22 @@ def search_space(spec: SweepSpec) -> SearchSpace:
         condition = conditions.setdefault(where, Condition(*where, {}))
         condition.params[parameter.key] = distribution(parameter.override)
     return SearchSpace(params, list(conditions.values()), list(spec.fixed))
+
+
+def describe(dist: BaseDistribution) -> str:
+    """How a parameter is searched, in words: `log-uniform [0.0001, 0.1] (spans 3 decades)`,
+    `uniform [0, 0.7]`, `integer uniform [1, 4]`, `one of adam, sgd`."""
+    if isinstance(dist, CategoricalDistribution):
+        return "one of " + ", ".join(str(c) for c in dist.choices)
+    assert isinstance(dist, FloatDistribution | IntDistribution)
+    kind = "integer " if isinstance(dist, IntDistribution) else ""
+    bounds = f"[{dist.low:g}, {dist.high:g}]"
+    if dist.step not in (None, 1):
+        return f"{kind}uniform {bounds} step {dist.step:g}"
+    if not dist.log:
+        return f"{kind}uniform {bounds}"
+    decades = math.log10(dist.high / dist.low)
+    return f"{kind}log-uniform {bounds} (spans {decades:.2g} decades)"
 
 
 def applies(condition: Condition, params: dict[str, Any]) -> bool:

@@ -2,11 +2,13 @@
 
 `hydra/sweeper=hpsweep` is the sweeper; its samplers come from hydra-optuna-sweeper's
 group `hydra/sweeper/sampler` (tpe, random, grid, cmaes, gp, qmc), reused rather than
-defined again; its pruners are Optuna's, in `hydra/sweeper/pruner`. The presets in
-this package's conf/hydra/sweeper/ (auto, grid, random, tpe, sha, hyperband; on every
-app's search path through search_path.py) pick among these. Nothing here reads an
-app's keys unguarded: `trainer.epochs` and `objective.mode` are used when the app has
-them (`oc.select`), else Optuna's "auto" and `direction`.
+defined again, plus `hpsweep_tpe`: Optuna's TPE with the settings hpsweep's presets
+chose by measurement (bench/tpe_defaults.py). Its pruners are Optuna's, in
+`hydra/sweeper/pruner`. The presets in this package's conf/hydra/sweeper/ (auto, grid,
+random, tpe, sha, hyperband; on every app's search path through search_path.py) pick
+among these. Nothing here reads an app's keys unguarded: `trainer.epochs` and
+`objective.mode` are used when the app has them (`oc.select`), else Optuna's "auto"
+and `direction`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
+from hydra_plugins.hydra_optuna_sweeper.config import TPESamplerConfig
 from omegaconf import MISSING
 
 
@@ -58,9 +61,29 @@ class HyperbandPrunerConfig:
 
 
 @dataclass
+class HpsweepTPESamplerConfig(TPESamplerConfig):
+    """TPE as hpsweep's presets run it.
+
+    hydra-optuna-sweeper's `tpe` passes multivariate=False and constant_liar=False
+    explicitly, overriding Optuna's own defaults (since Optuna 5: multivariate for a
+    single objective, constant liar on). hpsweep's presets take multivariate TPE (one
+    joint density over the parameters, not one each) with group (a joint density per
+    set of parameters searched together, so that a conditional space stays joint),
+    measured against random search by bench/tpe_defaults.py (README, Performance);
+    constant_liar keeps n_jobs > 1 workers from proposing the same point and changes
+    nothing with one. `hydra/sweeper/sampler=tpe` still gives the stock config."""
+
+    multivariate: bool = True
+    group: bool = True
+    constant_liar: bool = True
+
+
+@dataclass
 class HpsweepSweeperConf:
     _target_: str = "hydra_plugins.hpsweep_sweeper.hpsweep_sweeper.HpsweepSweeper"
-    defaults: list[Any] = field(default_factory=lambda: [{"sampler": "tpe"}, {"pruner": "none"}])
+    defaults: list[Any] = field(
+        default_factory=lambda: [{"sampler": "hpsweep_tpe"}, {"pruner": "none"}]
+    )
 
     # An Optuna sampler config from hydra/sweeper/sampler; its seed defaults to `seed`.
     sampler: Any = MISSING
@@ -102,6 +125,12 @@ class HpsweepSweeperConf:
 
 store = ConfigStore.instance()
 store.store(group="hydra/sweeper", name="hpsweep", node=HpsweepSweeperConf, provider="hpsweep")
+store.store(
+    group="hydra/sweeper/sampler",
+    name="hpsweep_tpe",
+    node=HpsweepTPESamplerConfig,
+    provider="hpsweep",
+)
 for name, node in {
     "none": NopPrunerConfig,
     "median": MedianPrunerConfig,
