@@ -50,6 +50,11 @@ class Trial:
     job_dir: Path | None
     params: dict[str, str]
     reason: str = ""
+    # With repeats (hydra.sweeper.repeats > 1): value is the mean over the seeds that
+    # finished, value_sd their sample sd (NaN: no repeats, or fewer than 2), repeats
+    # how many finished.
+    value_sd: float = math.nan
+    repeats: int | None = None
 
     @property
     def finished(self) -> bool:
@@ -149,6 +154,8 @@ def load_sweep(path: Path) -> Sweep:
             job_dir=Path(row["job_dir"]) if row["job_dir"] else None,
             params={p: row[p] for p in params if row.get(p)},
             reason=row.get("reason") or "",
+            value_sd=_number(row.get("value_sd") or ""),
+            repeats=int(row["repeats"]) if row.get("repeats") else None,
         )
         for row in rows
     ]

@@ -51,10 +51,14 @@ def _rdb_storage(url: str, attempts: int = 5) -> Any:
     raise AssertionError("unreachable")
 
 
-def write_channel(sweep_dir: Path, storage: str, study_name: str, pruner: dict) -> None:
+def write_channel(
+    sweep_dir: Path, storage: str, study_name: str, pruner: dict, repeats: int = 1
+) -> None:
     path = sweep_dir / CHANNEL_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    channel = {"storage": storage, "study_name": study_name, "pruner": pruner}
+    channel: dict[str, Any] = {"storage": storage, "study_name": study_name, "pruner": pruner}
+    if repeats > 1:  # the jobs' pruning protocol across repeats (hpsweep.sweep.trial)
+        channel["repeats"] = repeats
     path.write_text(json.dumps(channel, indent=2) + "\n")
 
 
@@ -77,8 +81,15 @@ def load_recorded_study(sweep_dir: Path) -> Any:
     )
 
 
-def register_job(sweep_dir: Path, job_number: int, trial_number: int) -> None:
-    _write_job(sweep_dir, job_number, {"trial": trial_number})
+def register_job(
+    sweep_dir: Path, job_number: int, trial_number: int, repeat: int | None = None
+) -> None:
+    """The job runs this trial; with repeats (hydra.sweeper.repeats > 1), as its
+    `repeat`-th seed (0-based)."""
+    entry: dict[str, Any] = {"trial": trial_number}
+    if repeat is not None:
+        entry["repeat"] = repeat
+    _write_job(sweep_dir, job_number, entry)
 
 
 def register_job_dir(sweep_dir: Path, job_number: int, job_dir: Path) -> None:
@@ -108,6 +119,12 @@ def registered_trial(sweep_dir: Path, job_number: int) -> int | None:
     launch it."""
     path = sweep_dir / JOBS_DIR / f"{job_number}.json"
     return json.loads(path.read_text())["trial"] if path.is_file() else None
+
+
+def registered_repeat(sweep_dir: Path, job_number: int) -> int | None:
+    """The repeat a job runs of its trial's configuration; None without repeats."""
+    path = sweep_dir / JOBS_DIR / f"{job_number}.json"
+    return json.loads(path.read_text()).get("repeat") if path.is_file() else None
 
 
 def registered_jobs(sweep_dir: Path) -> dict[int, int]:

@@ -57,6 +57,13 @@ from hydra_plugins.hpsweep_sweeper._bookkeeping import (
 from hydra_plugins.hpsweep_sweeper._compose_once import ComposeOnceConfigLoader
 from hydra_plugins.hpsweep_sweeper._progress import SweepProgress
 from hydra_plugins.hpsweep_sweeper._recording import SweepRecorder
+from hydra_plugins.hpsweep_sweeper._repeats import (
+    RepeatPlan,
+    batch_size,
+    configuration_outcome,
+    job_numbers,
+    jobs_of,
+)
 from hydra_plugins.hpsweep_sweeper._search_space import (
     SearchSpace,
     combinations,
@@ -99,6 +106,9 @@ class HpsweepSweeperImpl(Sweeper):
         conditional: DictConfig | None,
         dry_run: bool,
         report: bool = True,
+        repeats: int = 1,
+        seed_key: str = "trainer.seed",
+        min_repeats: int | None = None,
     ) -> None:
         # The same check, with the same words, stops bad values at multirun start
         # (hpsweep.hydra_callbacks.validate), before any folder exists.
@@ -110,6 +120,9 @@ class HpsweepSweeperImpl(Sweeper):
                 "n_jobs": n_jobs,
                 "max_failure_rate": max_failure_rate,
                 "pruner": pruner,
+                "repeats": repeats,
+                "seed_key": seed_key,
+                "min_repeats": min_repeats,
             }
         )
         self.sampler_config = sampler
@@ -126,6 +139,7 @@ class HpsweepSweeperImpl(Sweeper):
         self.conditional = OmegaConf.to_container(conditional) if conditional else {}
         self.dry_run = dry_run
         self.report = report
+        self.repeats, self.seed_key, self.min_repeats = repeats, seed_key, min_repeats
 
     def setup(
         self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
@@ -179,6 +193,8 @@ class HpsweepSweeperImpl(Sweeper):
 
     def sweep(self, arguments: list[str]) -> list[list[JobReturn]]:
         space, grid, n_trials = self.plan(arguments)
+        # [repeats] every configuration as `repeats` jobs over seeds (_repeats).
+        repeat_plan = RepeatPlan.of(self.config, self.repeats, self.seed_key, self.min_repeats)
         if self.dry_run:
             self.print_plan(space, grid, n_trials)
             return []
@@ -207,8 +223,8 @@ class HpsweepSweeperImpl(Sweeper):
                 study.enqueue_trial(combination)
         self.requeue_cut_off(study, sweep_dir)
         # Where the study lives, for the jobs (and for optuna-dashboard, `hpsweep report`).
-        write_channel(sweep_dir, storage_spec, study_name, self.pruner_config)
-        recorder = SweepRecorder(self.config, report=self.report)
+        write_channel(sweep_dir, storage_spec, study_name, self.pruner_config, repeat_plan.repeats)
+        recorder = SweepRecorder(self.config, report=self.report, repeats=repeat_plan.repeats)
         done = done_count(study.get_trials(deepcopy=False))
         log.info(
             "hpsweep: %s, %d trials%s, %s, pruner %s; study '%s' in %s",
@@ -230,26 +246,43 @@ class HpsweepSweeperImpl(Sweeper):
             # Several processes may share the study: what counts is the study's total,
             # re-read before every batch, running trials of the others included.
             while (claimed := len(claimed_numbers(study.get_trials(deepcopy=False)))) < n_trials:
-                trials = self.ask(study, min(self.n_jobs, n_trials - claimed), n_trials)
+                per_launch = batch_size(self.n_jobs, repeat_plan.repeats)  # [repeats]
+                trials = self.ask(study, min(per_launch, n_trials - claimed), n_trials)
                 if not trials:
                     continue
-                overrides = [[*space.fixed, *trial_overrides(sample(t, space))] for t in trials]
+                configurations = [
+                    [*space.fixed, *trial_overrides(sample(t, space))] for t in trials
+                ]
+                # [repeats] each configuration's jobs, consecutive; repeats=1: one each.
+                overrides = [job for c in configurations for job in jobs_of(c, repeat_plan)]
                 first_job = 1 + max(registered_jobs(sweep_dir), default=-1)  # never reuse one
-                for job_number, trial in enumerate(trials, start=first_job):
-                    register_job(sweep_dir, job_number, trial.number)
-                    trial.set_user_attr(JOB_ATTR, job_number)
+                for index, trial in enumerate(trials):
+                    numbers = job_numbers(first_job, index, repeat_plan)
+                    for repeat, job_number in enumerate(numbers):
+                        with_repeat = repeat if repeat_plan.repeats > 1 else None
+                        register_job(sweep_dir, job_number, trial.number, with_repeat)
+                    trial.set_user_attr(JOB_ATTR, numbers[0])
                 try:
                     returns = self.launcher.launch(overrides, initial_job_idx=first_job)
                 except KeyboardInterrupt as interrupt:
-                    for job_number, job_overrides in enumerate(overrides, start=first_job):
-                        recorder.record_interrupted(job_number, job_overrides, interrupt)
+                    for index, configuration in enumerate(configurations):
+                        first = job_numbers(first_job, index, repeat_plan)[0]
+                        recorder.record_interrupted(
+                            first, configuration, interrupt, repeat_plan.repeats > 1
+                        )
                     self.stop_interrupted(study, trials, interrupt)
                 batches.append(list(returns))
-                jobs = zip(trials, returns, overrides, strict=True)
-                for job_number, (trial, ret, job_overrides) in enumerate(jobs, start=first_job):
-                    outcome = outcome_of_job(ret)
+                pairs = zip(trials, configurations, strict=True)
+                for index, (trial, configuration) in enumerate(pairs):
+                    # [repeats] the configuration's jobs' outcomes, told once as one.
+                    k = repeat_plan.repeats
+                    group = returns[index * k : (index + 1) * k]
+                    outcome, columns = configuration_outcome(
+                        [outcome_of_job(ret) for ret in group], repeat_plan
+                    )
                     failures += self.tell(study, trial, outcome)
-                    recorder.record(job_number, job_overrides, outcome, ret)
+                    number = job_numbers(first_job, index, repeat_plan)[0]
+                    recorder.record(number, configuration, outcome, group[0], columns)
                 launched += len(trials)
                 self.log_progress(study, n_trials)
                 if failures / launched > self.max_failure_rate:
