@@ -11,7 +11,7 @@ from pathlib import Path
 
 import optuna
 import pytest
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from hpsweep.report.confirm import Confirmed, t_interval, verdict, welch_p
 from hpsweep.report.loading import Trial
@@ -207,6 +207,19 @@ def test_bad_repeat_settings(settings: dict, message: str) -> None:
         check_settings(settings)
 
 
+def test_repeats_need_the_apps_seed_key() -> None:
+    from hpsweep.hydra_callbacks.validate import HPSWEEP_SWEEPER, validate_sweeper_settings
+    from hpsweep.training.validation import ConfigError
+
+    def config(seed_key: str) -> DictConfig:
+        sweeper = {"_target_": HPSWEEP_SWEEPER, "repeats": 2, "seed_key": seed_key}
+        return OmegaConf.create({"trainer": {"seed": 0}, "hydra": {"sweeper": sweeper}})
+
+    validate_sweeper_settings(config("trainer.seed"))
+    with pytest.raises(ConfigError, match=re.escape("hydra.sweeper.seed_key=seed: repeats")):
+        validate_sweeper_settings(config("seed"))
+
+
 # -- pruning across repeats ---------------------------------------------------------------
 
 
@@ -319,3 +332,21 @@ def test_a_sweep_with_repeats_records_one_row_per_configuration(tmp_path: Path) 
     study = optuna.load_study(study_name="hpsweep", storage=make_storage(str(sweep / JOURNAL_FILE)))
     assert len(study.trials) == 2  # one trial per configuration
     assert results(sweep)[0]["value"] == repr(study.trials[0].value)
+
+    # hpsweep confirm: the leader re-trained on 2 fresh seeds, through train.py
+    from hpsweep.report.cli import main
+
+    assert main(["confirm", str(sweep), "--top", "1", "--seeds", "2", "--seed-start", "7"]) == 0
+    [row] = results_of(sweep / "confirm.csv")
+    assert (row["n"], row["seeds"], row["failed"]) == ("2", "7;8", "0")
+    assert len(row["values"].split(";")) == 2
+    assert float(row["ci_low"]) <= float(row["mean"]) <= float(row["ci_high"])
+    seed_runs = sorted(p.name for p in (sweep / "confirm").glob("*/seed_*"))
+    assert seed_runs == ["seed_7", "seed_8"]
+
+
+def results_of(path: Path) -> list[dict[str, str]]:
+    import csv
+
+    with path.open(newline="") as file:
+        return list(csv.DictReader(file))

@@ -58,6 +58,7 @@ from hydra_plugins.hpsweep_sweeper._compose_once import ComposeOnceConfigLoader
 from hydra_plugins.hpsweep_sweeper._progress import SweepProgress
 from hydra_plugins.hpsweep_sweeper._recording import SweepRecorder
 from hydra_plugins.hpsweep_sweeper._repeats import (
+    REPEATS_ATTR,
     RepeatPlan,
     batch_size,
     configuration_outcome,
@@ -280,6 +281,8 @@ class HpsweepSweeperImpl(Sweeper):
                     outcome, columns = configuration_outcome(
                         [outcome_of_job(ret) for ret in group], repeat_plan
                     )
+                    if columns is not None:
+                        trial.set_user_attr(REPEATS_ATTR, columns)
                     failures += self.tell(study, trial, outcome)
                     number = job_numbers(first_job, index, repeat_plan)[0]
                     recorder.record(number, configuration, outcome, group[0], columns)

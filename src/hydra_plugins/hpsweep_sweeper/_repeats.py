@@ -37,9 +37,8 @@ from typing import Any
 
 from hpsweep.sweep.outcome import FINISHED, RunStatus, TrialOutcome
 
-# On the study's trial: the per-repeat values and their sd (for optuna-dashboard).
-VALUES_ATTR = "hpsweep_repeat_values"
-SD_ATTR = "hpsweep_value_sd"
+# On the study's trial: the row's REPEAT_COLUMNS, for optuna-dashboard and other readers.
+REPEATS_ATTR = "hpsweep_repeats"
 
 
 @dataclass(frozen=True)
