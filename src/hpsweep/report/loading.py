@@ -55,6 +55,7 @@ class Trial:
     # how many finished.
     value_sd: float = math.nan
     repeats: int | None = None
+    jobs: int = 1  # jobs the row stands for: its repeats (each ran about `epochs` epochs)
 
     @property
     def finished(self) -> bool:
@@ -156,6 +157,7 @@ def load_sweep(path: Path) -> Sweep:
             reason=row.get("reason") or "",
             value_sd=_number(row.get("value_sd") or ""),
             repeats=int(row["repeats"]) if row.get("repeats") else None,
+            jobs=len(row["values"].split(";")) if row.get("values") else 1,
         )
         for row in rows
     ]

@@ -190,7 +190,7 @@ def draw_history(sweep: Sweep, figure: Any) -> None:
     best, epochs_so_far = math.nan, 0
     rows: list[tuple[int, int, float, Trial]] = []
     for trial in sorted(sweep.trials, key=lambda t: t.number):
-        epochs_so_far += trial.epochs
+        epochs_so_far += trial.epochs * trial.jobs  # every repeat's epochs
         if trial.finished:
             best = trial.value if math.isnan(best) else better(best, trial.value)
         rows.append((trial.number, epochs_so_far, best, trial))

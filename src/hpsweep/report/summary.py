@@ -24,11 +24,12 @@ from hpsweep.sweep.results import format_table
 
 
 def epochs_saved(sweep: Sweep) -> tuple[int, int] | None:
-    """(epochs run, epochs that running every trial to the end would have taken)."""
+    """(epochs run, epochs that running every trial to the end would have taken); with
+    repeats, over every repeat's job."""
     if sweep.max_epochs is None:
         return None
-    ran = sum(t.epochs for t in sweep.trials)
-    return ran, sweep.max_epochs * len(sweep.trials)
+    ran = sum(t.epochs * t.jobs for t in sweep.trials)
+    return ran, sweep.max_epochs * sum(t.jobs for t in sweep.trials)
 
 
 def counts_text(trials: list[Trial]) -> str:
