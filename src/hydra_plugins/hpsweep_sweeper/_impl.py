@@ -9,6 +9,11 @@ sweep folder maps the job's number to its trial (hpsweep.sweep.channel), through
 which the job reports every epoch to the study and the pruner can stop it. Each job
 records its outcome (hpsweep.sweep.outcome) and the study is told exactly that; the
 sweeper then writes the trial's results.csv row from it (_recording), for any app.
+
+With `hydra.sweeper.repeats=k` (_repeats) a trial is one configuration run as k
+consecutive jobs over seeds; the lines marked [repeats] expand it into its jobs
+(jobs_of, job_numbers), register each job's (trial, repeat), and tell the study once,
+from the aggregate of the k outcomes (configuration_outcome), one row per trial.
 """
 
 from __future__ import annotations
