@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import statistics
 import subprocess
 import time
 from pathlib import Path
@@ -16,7 +17,7 @@ from tensorboard.plugins.hparams import api_pb2, metadata
 
 from hpsweep.report import load_sweep
 from hpsweep.sweep.channel import CHANNEL_FILE, recorded_study, registered_jobs
-from hpsweep.sweep.outcome import RunStatus, TrialOutcome
+from hpsweep.sweep.outcome import FINISHED, RunStatus, TrialOutcome
 from hydra_plugins.hpsweep_sweeper._bookkeeping import JOB_ATTR, STATUS_ATTR
 
 
@@ -72,12 +73,18 @@ def assert_records_agree(sweep: Path, shared_study: bool = False) -> list[dict[s
     """Every record of every trial says the same: results.csv's row, the job's outcome
     record (metrics.json), the Optuna study read back from its storage, TensorBoard's
     session status, and the report's reading. Returns the rows. `shared_study`: other
-    sweep folders' processes joined the study, so it holds trials of theirs too."""
+    sweep folders' processes joined the study, so it holds trials of theirs too. With
+    repeats (a `values` column), a row is one configuration: its study trial is one, its
+    jobs several, each with its own metrics.json and TensorBoard status
+    (assert_repeats_agree)."""
     rows = results(sweep)
     assert rows, f"{sweep} has no results"
     numbers = [int(r["number"]) for r in rows]
     assert len(numbers) == len(set(numbers)), "a job folder was used twice"
     for row in rows:
+        if "values" in row:  # hydra.sweeper.repeats > 1: the row is several jobs
+            assert_repeats_agree(sweep, row)
+            continue
         job_dir = Path(row["job_dir"])
         outcome = TrialOutcome.read(job_dir)
         if outcome is not None:  # a killed job wrote none; its row says failed
@@ -117,6 +124,54 @@ def assert_records_agree(sweep: Path, shared_study: bool = False) -> list[dict[s
         ran = {t.user_attrs[JOB_ATTR] for t in told if t.number in own}
         assert ran == set(numbers), "the study and results.csv list different jobs"
     return rows
+
+
+def repeat_outcomes(sweep: Path, row: dict[str, str]) -> list[TrialOutcome | None]:
+    """The outcome records of the jobs of a row with repeats, in repeat order: the jobs
+    the registry maps to the row's trial (its first job's)."""
+    jobs = registered_jobs(sweep)
+    trial = jobs[int(row["number"])]
+    mine = sorted(job for job, t in jobs.items() if t == trial)
+    outcomes = []
+    for job in mine:
+        entry = json.loads((sweep / ".hpsweep" / "jobs" / f"{job}.json").read_text())
+        assert entry["repeat"] == len(outcomes), entry
+        if not outcomes and "job_dir" in entry:  # the row is its first repeat's job
+            assert row["job_dir"] == entry["job_dir"], (row, entry)
+        job_dir = Path(entry["job_dir"]) if "job_dir" in entry else None
+        outcomes.append(TrialOutcome.read(job_dir) if job_dir else None)
+        if job_dir is not None and any(job_dir.glob("events.out.tfevents.*")):
+            recorded = outcomes[-1]
+            word = str(recorded.status) if recorded else "failed"
+            assert session_status(job_dir) in (None, SESSION_STATUS[word]), (job_dir, word)
+    return outcomes
+
+
+def assert_repeats_agree(sweep: Path, row: dict[str, str]) -> None:
+    """A row that aggregates a configuration's repeats: its values are the repeats'
+    metrics.json values; value their mean (over the finished ones, or over all with a
+    value when pruned), value_sd their sd, repeats how many finished."""
+    outcomes = repeat_outcomes(sweep, row)
+    per_repeat = ["" if o is None or o.value is None else repr(o.value) for o in outcomes]
+    if row["reason"].startswith("interrupted"):
+        assert row["status"] == "failed", row
+        return
+    assert row["values"].split(";") == per_repeat, (row, per_repeat)
+    finished = [o for o in outcomes if o is not None and o.status in FINISHED]
+    assert row["repeats"] == str(len(finished) if row["status"] != "pruned" else 0), row
+    if row["status"] == "pruned":
+        assert any(o is not None and o.status == RunStatus.PRUNED for o in outcomes), row
+        counted = [o.value for o in outcomes if o is not None and o.value is not None]
+    else:
+        counted = [o.value for o in finished if o.value is not None]
+    if row["status"] in ("complete", "early_stopped", "pruned"):
+        assert float(row["value"]) == pytest.approx(statistics.fmean(counted), rel=1e-12)
+        if len(counted) > 1:
+            assert float(row["value_sd"]) == pytest.approx(statistics.stdev(counted), rel=1e-9)
+    else:
+        assert row["value"] == "", row
+    epochs = [o.epochs for o in outcomes if o is not None and o.epochs is not None]
+    assert row["epochs"] == (str(max(epochs)) if epochs else ""), row
 
 
 def outcome_records(sweep: Path) -> dict[int, dict]:

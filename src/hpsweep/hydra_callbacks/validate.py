@@ -95,6 +95,13 @@ def validate_sweeper_settings(config: DictConfig) -> None:
         check_settings(config.hydra.sweeper)
     except SettingsError as error:
         raise ConfigError(str(error)) from error
+    repeats = config.hydra.sweeper.get("repeats", 1)
+    seed_key = config.hydra.sweeper.get("seed_key", "trainer.seed")
+    if repeats > 1 and not isinstance(OmegaConf.select(config, seed_key, default=None), int):
+        raise ConfigError(
+            f"invalid value hydra.sweeper.seed_key={seed_key}: repeats need the app's seed, "
+            "an integer key of its config; name it with hydra.sweeper.seed_key"
+        )
 
 
 def pruning_warning(config: DictConfig) -> str | None:

@@ -22,7 +22,19 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("sweep_dir", type=Path, help="the sweep folder (hydra.sweep.dir)")
     report.add_argument("--top", type=int, default=10, help="trials in the table")
     report.add_argument("--no-plots", action="store_true", help="the table only")
+    confirm = commands.add_parser(
+        "confirm", help="re-train the top configurations on fresh seeds: mean ± sd, 95%% interval"
+    )
+    confirm.add_argument("sweep_dir", type=Path, help="the sweep folder (hydra.sweep.dir)")
+    confirm.add_argument("--top", type=int, default=3, help="configurations to re-train")
+    confirm.add_argument("--seeds", type=int, default=5, help="fresh seeds per configuration")
+    confirm.add_argument("--seed-start", type=int, default=None, help="first fresh seed (1000)")
+    confirm.add_argument("--metric", default=None, help="a metric of metrics.json (objective)")
+    confirm.add_argument("--app", type=Path, default=None, help="the app's script")
+    confirm.add_argument("--jobs", type=int, default=1, help="runs at once")
     args = parser.parse_args(argv)
+    if args.command == "confirm":
+        return confirm_main(args)
 
     try:
         sweep = load_sweep(args.sweep_dir)
@@ -42,6 +54,26 @@ def main(argv: list[str] | None = None) -> int:
         print(note)
     for path in [*plots, write_page(sweep, plots, [note] if note else [])]:
         print(f"wrote {path}")
+    return 0
+
+
+def confirm_main(args: argparse.Namespace) -> int:
+    from hpsweep.report.confirm import ConfirmError, confirm, confirm_text, write_confirm
+
+    for name in ("top", "seeds", "jobs"):
+        if getattr(args, name) < 1:
+            print(f"Error: --{name} must be >= 1", file=sys.stderr)
+            return 1
+    try:
+        sweep = load_sweep(args.sweep_dir)
+        results = confirm(
+            sweep, args.top, args.seeds, args.seed_start, args.metric, args.app, args.jobs
+        )
+    except (NotASweepError, ConfirmError) as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 1
+    print(confirm_text(results, sweep, args.metric))
+    print(f"wrote {write_confirm(results, sweep)}")
     return 0
 
 

@@ -55,6 +55,12 @@ class Trial:
     reason: str = ""
     started_at: datetime | None = None  # when the job began and ended (UTC); None in
     ended_at: datetime | None = None  # a results.csv written before they were recorded
+    # With repeats (hydra.sweeper.repeats > 1): value is the mean over the seeds that
+    # finished, value_sd their sample sd (NaN: no repeats, or fewer than 2), repeats
+    # how many finished.
+    value_sd: float = math.nan
+    repeats: int | None = None
+    jobs: int = 1  # jobs the row stands for: its repeats (each ran about `epochs` epochs)
 
     @property
     def finished(self) -> bool:
@@ -162,6 +168,9 @@ def load_sweep(path: Path) -> Sweep:
             reason=row.get("reason") or "",
             started_at=_moment(row.get("started")),
             ended_at=_moment(row.get("finished")),
+            value_sd=_number(row.get("value_sd") or ""),
+            repeats=int(row["repeats"]) if row.get("repeats") else None,
+            jobs=len(row["values"].split(";")) if row.get("values") else 1,
         )
         for row in rows
     ]

@@ -108,6 +108,15 @@ def _number_or_text(text: str) -> str:
         return _cell(text)
 
 
+def _value_text(trial: Trial) -> str:
+    """The value; with repeats, the mean ± sd over its seeds (sorted by the mean)."""
+    if math.isnan(trial.value):
+        return ""
+    if math.isfinite(trial.value_sd):
+        return f"{trial.value:.6g} ± {trial.value_sd:.2g}"
+    return f"{trial.value:.6g}"
+
+
 def trials_table(sweep: Sweep) -> str:
     ranks = {t.number: rank for rank, t in enumerate(sweep.ranked(), start=1)}
     columns = ["rank", "number", "status", sweep.metric, "epochs", "seconds", *sweep.params]
@@ -120,7 +129,7 @@ def trials_table(sweep: Sweep) -> str:
             _cell("" if rank is None else str(rank), math.nan if rank is None else rank),
             _cell(str(trial.number), trial.number),
             _cell(trial.status),
-            _cell("" if math.isnan(trial.value) else f"{trial.value:.6g}", trial.value),
+            _cell(_value_text(trial), trial.value),
             _cell(str(trial.epochs), trial.epochs),
             _cell("" if math.isnan(trial.seconds) else f"{trial.seconds:.1f}", trial.seconds),
             *(_number_or_text(trial.params.get(name, "")) for name in sweep.params),

@@ -154,6 +154,19 @@ def _by_status(axis: Axes, points: list[tuple[float, Trial]]) -> None:
         if chosen:
             xs, ys = [x for x, _ in chosen], [t.value for _, t in chosen]
             axis.scatter(xs, ys, marker=marker, color=colour, s=22, label=label, zorder=3)
+            # With repeats: the value is a mean over seeds, its bar one sd either side.
+            bars = [(x, t.value, t.value_sd) for x, t in chosen if math.isfinite(t.value_sd)]
+            if bars:
+                axis.errorbar(
+                    [b[0] for b in bars],
+                    [b[1] for b in bars],
+                    yerr=[b[2] for b in bars],
+                    fmt="none",
+                    ecolor=colour,
+                    elinewidth=0.8,
+                    capsize=2,
+                    zorder=2,
+                )
 
 
 def _no_value_ticks(axis: Axes, points: list[tuple[float, Trial]]) -> None:
@@ -177,7 +190,7 @@ def draw_history(sweep: Sweep, figure: Any) -> None:
     best, epochs_so_far = math.nan, 0
     rows: list[tuple[int, int, float, Trial]] = []
     for trial in sorted(sweep.trials, key=lambda t: t.number):
-        epochs_so_far += trial.epochs
+        epochs_so_far += trial.epochs * trial.jobs  # every repeat's epochs
         if trial.finished:
             best = trial.value if math.isnan(best) else better(best, trial.value)
         rows.append((trial.number, epochs_so_far, best, trial))

@@ -16,6 +16,7 @@ before the end, so their last value does not compete: they are listed apart.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 
 from hpsweep.report.loading import Sweep, Trial
@@ -23,11 +24,12 @@ from hpsweep.sweep.results import format_table
 
 
 def epochs_saved(sweep: Sweep) -> tuple[int, int] | None:
-    """(epochs run, epochs that running every trial to the end would have taken)."""
+    """(epochs run, epochs that running every trial to the end would have taken); with
+    repeats, over every repeat's job."""
     if sweep.max_epochs is None:
         return None
-    ran = sum(t.epochs for t in sweep.trials)
-    return ran, sweep.max_epochs * len(sweep.trials)
+    ran = sum(t.epochs * t.jobs for t in sweep.trials)
+    return ran, sweep.max_epochs * sum(t.jobs for t in sweep.trials)
 
 
 def counts_text(trials: list[Trial]) -> str:
@@ -35,13 +37,22 @@ def counts_text(trials: list[Trial]) -> str:
     return ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
 
 
+def value_text(trial: Trial) -> str:
+    """The trial's value; with repeats, mean ± sd over its seeds and how many."""
+    if trial.repeats is None:
+        return f"{trial.value:.6g}"
+    sd = f" ± {trial.value_sd:.2g}" if math.isfinite(trial.value_sd) else ""
+    return f"{trial.value:.6g}{sd} (n={trial.repeats})"
+
+
 def ranked_table(sweep: Sweep, top: int) -> str:
-    """The first `top` trials of the one ranking, as a text table."""
+    """The first `top` trials of the one ranking, as a text table; with repeats the
+    value is the mean ± sd over seeds."""
     rows = [
         {
             "rank": rank,
             "number": t.number,
-            sweep.metric: f"{t.value:.6g}",
+            sweep.metric: value_text(t),
             "status": t.status,
             "epochs": t.epochs,
             "seconds": f"{t.seconds:.1f}",

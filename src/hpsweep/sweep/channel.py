@@ -27,10 +27,14 @@ NO_PRUNER = "optuna.pruners.NopPruner"
 DEFAULT_STUDY_NAME = "hpsweep"
 
 
-def write_channel(sweep_dir: Path, storage: str, study_name: str, pruner: dict) -> None:
+def write_channel(
+    sweep_dir: Path, storage: str, study_name: str, pruner: dict, repeats: int = 1
+) -> None:
     path = sweep_dir / CHANNEL_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    channel = {"storage": storage, "study_name": study_name, "pruner": pruner}
+    channel: dict[str, Any] = {"storage": storage, "study_name": study_name, "pruner": pruner}
+    if repeats > 1:  # the jobs' pruning protocol across repeats (hpsweep.sweep.trial)
+        channel["repeats"] = repeats
     path.write_text(json.dumps(channel, indent=2) + "\n")
 
 
@@ -65,13 +69,20 @@ def recorded_study(sweep_dir: Path) -> Iterator[Any]:
 
 
 def register_job(
-    sweep_dir: Path, job_number: int, trial_number: int, slot: int | None = None
+    sweep_dir: Path,
+    job_number: int,
+    trial_number: int,
+    slot: int | None = None,
+    repeat: int | None = None,
 ) -> None:
-    """Which trial a job runs, and in which of the sweeper's slots (one per job in
-    flight: with `trainer.device=auto` and k GPUs, slot s trains on GPU s mod k)."""
+    """Which trial a job runs, in which of the sweeper's slots (one per job in flight:
+    with `trainer.device=auto` and k GPUs, slot s trains on GPU s mod k), and, with
+    repeats (hydra.sweeper.repeats > 1), as its configuration's `repeat`-th seed."""
     entry: dict[str, Any] = {"trial": trial_number}
     if slot is not None:
         entry["slot"] = slot
+    if repeat is not None:
+        entry["repeat"] = repeat
     _write_job(sweep_dir, job_number, entry)
 
 
@@ -107,6 +118,12 @@ def registered_trial(sweep_dir: Path, job_number: int) -> int | None:
     launch it."""
     path = sweep_dir / JOBS_DIR / f"{job_number}.json"
     return json.loads(path.read_text())["trial"] if path.is_file() else None
+
+
+def registered_repeat(sweep_dir: Path, job_number: int) -> int | None:
+    """The repeat a job runs of its trial's configuration; None without repeats."""
+    path = sweep_dir / JOBS_DIR / f"{job_number}.json"
+    return json.loads(path.read_text()).get("repeat") if path.is_file() else None
 
 
 def registered_jobs(sweep_dir: Path) -> dict[int, int]:

@@ -2,6 +2,11 @@
 
     number,status,value,epochs,seconds,started,finished,job_dir,<searched keys>,reason,<metrics>
 
+With repeats (hydra.sweeper.repeats > 1) a row is one configuration over its seeds:
+`value` is the mean, and `value_sd,repeats,values` follow it (the sample sd, how many
+repeats finished, each repeat's value joined by `;`); `number` and `job_dir` are the
+first repeat's job (hydra_plugins/hpsweep_sweeper/_repeats.py).
+
 The columns between job_dir and reason are the sweep's searched keys
 (hpsweep.sweep.spec), written in the header when the sweep starts; a row's status,
 value, epochs, seconds and reason are the job's outcome record
@@ -34,22 +39,28 @@ BEST_FILE = "best.yaml"
 LEADING_COLUMNS = ("number", "status", "value", "epochs", "seconds", "started", "finished")
 LEADING_COLUMNS += ("job_dir",)
 TRAILING_COLUMNS = ("reason",)
+# After `value` in a sweep with repeats > 1.
+REPEAT_COLUMNS = ("value_sd", "repeats", "values")
 # Names an extra metric cannot take: they are the row's own columns.
-RESERVED_COLUMNS = frozenset({*LEADING_COLUMNS, *TRAILING_COLUMNS, "pruned_at"})
+RESERVED_COLUMNS = frozenset({*LEADING_COLUMNS, *REPEAT_COLUMNS, *TRAILING_COLUMNS, "pruned_at"})
 FINISHED_WORDS = tuple(str(status) for status in FINISHED)
 
 
-def header(parameters: list[str]) -> list[str]:
+def header(parameters: list[str], repeats: bool = False) -> list[str]:
+    if repeats:
+        at = LEADING_COLUMNS.index("value") + 1
+        leading = (*LEADING_COLUMNS[:at], *REPEAT_COLUMNS, *LEADING_COLUMNS[at:])
+        return [*leading, *parameters, *TRAILING_COLUMNS]
     return [*LEADING_COLUMNS, *parameters, *TRAILING_COLUMNS]
 
 
-def start_results(path: Path, parameters: list[str]) -> None:
+def start_results(path: Path, parameters: list[str], repeats: bool = False) -> None:
     """Write the header of a new results.csv; a resumed sweep keeps its file and rows."""
     if path.exists():
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as file:
-        csv.writer(file).writerow(header(parameters))
+        csv.writer(file).writerow(header(parameters, repeats))
 
 
 def outcome_row(
@@ -90,7 +101,7 @@ def parameter_columns(header: list[str]) -> list[str]:
     """The searched keys of a results.csv header: between the leading columns and
     reason (the metric columns come after reason)."""
     end = header.index("reason") if "reason" in header else len(header)
-    return [c for c in header[:end] if c not in LEADING_COLUMNS]
+    return [c for c in header[:end] if c not in LEADING_COLUMNS and c not in REPEAT_COLUMNS]
 
 
 def append_row(path: Path, row: dict[str, Any], metrics: Iterable[str] = ()) -> None:
@@ -135,11 +146,17 @@ def _add_columns(path: Path, new: list[str]) -> list[str]:
 
 
 def ranked_rows(rows: list[dict[str, str]], mode: str) -> list[dict[str, str]]:
-    """Finished trials (complete, early-stopped) with a value, best first; ties keep the
-    order in which the trials ended. The one ranking of the summary, best.yaml and the
-    report."""
+    """Finished trials (complete, early-stopped) with a value, best first; with repeats,
+    by mean, ties by the lower value_sd; other ties keep the order in which the trials
+    ended. The one ranking of the summary, best.yaml and the report."""
     finished = [r for r in rows if r["status"] in FINISHED_WORDS and _finite(r["value"])]
-    return sorted(finished, key=lambda r: float(r["value"]), reverse=(mode == "max"))
+    sign = -1 if mode == "max" else 1
+
+    def key(row: dict[str, str]) -> tuple[float, float]:
+        sd = row.get("value_sd") or ""
+        return sign * float(row["value"]), float(sd) if _finite(sd) else math.inf
+
+    return sorted(finished, key=key)
 
 
 def sweep_mode(config: DictConfig) -> str:

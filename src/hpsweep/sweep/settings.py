@@ -45,6 +45,9 @@ SETTING_RULES: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
     ("n_jobs", _integer_at_least(1), "must be an integer >= 1"),
     ("max_failure_rate", _rate, "must be a number in [0, 1]"),
     ("dispatch", lambda v: v in DISPATCH_MODES, f"must be one of {', '.join(DISPATCH_MODES)}"),
+    ("repeats", _integer_at_least(1), "must be an integer >= 1"),
+    ("seed_key", lambda v: isinstance(v, str) and bool(v), "must name a key of the app's config"),
+    ("min_repeats", lambda v: v is None or _integer_at_least(1)(v), "must be null or >= 1"),
 )
 PRUNER_RULES: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
     ("min_resource", lambda v: v == "auto" or _integer_at_least(1)(v), "must be auto or >= 1"),
@@ -57,6 +60,12 @@ def check_settings(settings: Mapping[str, Any]) -> None:
     for key, is_valid, requirement in SETTING_RULES:
         if key in settings and not is_valid(settings[key]):
             raise SettingsError(f"invalid value hydra.sweeper.{key}={settings[key]}: {requirement}")
+    min_repeats, repeats = settings.get("min_repeats"), settings.get("repeats", 1)
+    if isinstance(min_repeats, int) and isinstance(repeats, int) and min_repeats > repeats:
+        raise SettingsError(
+            f"invalid value hydra.sweeper.min_repeats={min_repeats}: "
+            f"must be at most hydra.sweeper.repeats={repeats}"
+        )
     pruner = settings.get("pruner") or {}
     if pruner.get("_target_") in RUNG_PRUNERS:
         for key, is_valid, requirement in PRUNER_RULES:

@@ -13,6 +13,22 @@
         trial.record("val/acc", val_acc)  # an extra results.csv column
     return val_loss
 
+With repeats (`hydra.sweeper.repeats=k`), one trial is k jobs, one per seed, maybe in
+different processes; they prune together through the study's storage:
+
+- each repeat r stores its value at step e as the trial's user attribute
+  `hpsweep_step_<e>_repeat_<r>`;
+- the first repeat to reach step e (the trial has no intermediate value at e yet)
+  reports to the study the mean of the values at e stored at that moment, and asks the
+  pruner; a "prune" answer is stored as the user attribute `hpsweep_pruned_at` = e;
+- every repeat, at every step, stops as pruned once `hpsweep_pruned_at` is set at or
+  before its step.
+
+Run one after another (n_jobs < repeats, or the basic launcher), the first repeat
+decides every rung alone and the later ones stop at the rung it was pruned at; run in
+parallel, the rung's value is the mean of the repeats that reached it, and a repeat
+already past the rung stops at its next step. Without a pruner none of this runs.
+
 The sweeper runs every job through `hpsweep.sweep.job.RecordedTask`, which makes the
 job's trial current and, after the task returns, writes the trial's outcome from what
 the task returned and what it reported here. The trial itself lives in the study's
@@ -27,8 +43,22 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from hpsweep.sweep.channel import has_pruner, read_channel, registered_slot, registered_trial
+from hpsweep.sweep.channel import (
+    has_pruner,
+    read_channel,
+    registered_repeat,
+    registered_slot,
+    registered_trial,
+)
 from hpsweep.sweep.storage import make_storage
+
+# The pruning protocol across repeats (see the module's docstring).
+PRUNED_AT_ATTR = "hpsweep_pruned_at"
+
+
+def step_attr(step: int, repeat: int) -> str:
+    return f"hpsweep_step_{step}_repeat_{repeat}"
+
 
 _CURRENT: ContextVar[SweepTrial | None] = ContextVar("hpsweep_current_trial", default=None)
 
@@ -37,14 +67,21 @@ class SweepTrial:
     """One running trial: report intermediate values, ask whether to stop, record metrics."""
 
     def __init__(
-        self, sweep_dir: Path, number: int, channel: dict[str, Any], slot: int | None = None
+        self,
+        sweep_dir: Path,
+        number: int,
+        channel: dict[str, Any],
+        slot: int | None = None,
+        repeat: int | None = None,
     ) -> None:
         self.sweep_dir = sweep_dir
         self.number = number
         # The sweeper's slot this job runs in: one per trial in flight (hpsweep.sweep.
         # channel.register_job); train.py's trainer.device=auto maps it to a GPU.
         self.slot = slot
+        self.repeat = repeat  # which seed of its configuration (None: no repeats)
         self._channel = channel
+        self._decides = False  # this repeat reported the last step's mean to the study
         self._optuna_trial: Any = None  # opened on first use: most jobs of a sweep
         # without a pruner never need the storage
         self.prunes = has_pruner(channel)
@@ -63,9 +100,9 @@ class SweepTrial:
         number = registered_trial(sweep_dir, job_number)
         if number is None:
             return None
-        return cls(
-            sweep_dir, number, read_channel(sweep_dir), registered_slot(sweep_dir, job_number)
-        )
+        channel = read_channel(sweep_dir)
+        repeat = registered_repeat(sweep_dir, job_number) if channel.get("repeats") else None
+        return cls(sweep_dir, number, channel, registered_slot(sweep_dir, job_number), repeat)
 
     @contextmanager
     def activate(self) -> Iterator[SweepTrial]:
@@ -79,15 +116,48 @@ class SweepTrial:
     def report(self, value: float, step: int) -> None:
         """Record the objective's value after `step` (an epoch, usually)."""
         self.last_step, self.last_value = step, value
-        if self.prunes:  # without a pruner nothing reads it: no storage write per epoch
+        if not self.prunes:  # without a pruner nothing reads it: no storage write per epoch
+            return
+        if self.repeat is None:
             self._trial().report(value, step)
+            return
+        trial = self._trial()
+        storage, trial_id = trial.storage, trial._trial_id
+        storage.set_trial_user_attr(trial_id, step_attr(step, self.repeat), value)
+        frozen = storage.get_trial(trial_id)
+        self._decides = (
+            step not in frozen.intermediate_values and PRUNED_AT_ATTR not in frozen.user_attrs
+        )
+        if self._decides:
+            prefix = step_attr(step, 0)[: -len("0")]
+            values = [v for k, v in frozen.user_attrs.items() if k.startswith(prefix)]
+            # A fresh Trial: its cached record holds the other repeats' reports too.
+            self._optuna_trial = type(trial)(trial.study, trial_id)
+            self._optuna_trial.report(sum(values) / len(values), step)
 
     def should_prune(self) -> bool:
         """Whether the study's pruner stops this trial now. Once it says yes, the trial
         is pruned at the last reported step, whatever the task does next."""
         if not self.prunes or self.last_step is None:
             return False
+        if self.repeat is not None:
+            return self._should_prune_together()
         if self._trial().should_prune():
+            self.pruned_at = self.last_step
+            return True
+        return False
+
+    def _should_prune_together(self) -> bool:
+        """The protocol across repeats: decide the rung if this repeat reported it first,
+        then stop if any repeat's decision pruned the configuration at or before now."""
+        assert self.last_step is not None
+        trial = self._trial()
+        if self._decides:
+            self._decides = False
+            if trial.should_prune():
+                trial.storage.set_trial_user_attr(trial._trial_id, PRUNED_AT_ATTR, self.last_step)
+        decided = trial.storage.get_trial(trial._trial_id).user_attrs.get(PRUNED_AT_ATTR)
+        if decided is not None and decided <= self.last_step:
             self.pruned_at = self.last_step
             return True
         return False

@@ -44,6 +44,7 @@ class Job:
     overrides: list[str]
     slot: int
     trial: Any  # the optuna.Trial it runs
+    repeat: int | None = None  # which seed of its configuration (hydra.sweeper.repeats)
 
 
 def runs_in_process(launcher: Any) -> bool:

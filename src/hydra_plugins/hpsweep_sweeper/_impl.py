@@ -9,6 +9,11 @@ sweep folder maps the job's number to its trial (hpsweep.sweep.channel), through
 which the job reports every epoch to the study and the pruner can stop it. Each job
 records its outcome (hpsweep.sweep.outcome) and the study is told exactly that; the
 sweeper then writes the trial's results.csv row from it (_recording), for any app.
+
+With `hydra.sweeper.repeats=k` (_repeats) a trial is one configuration run as k
+consecutive jobs over seeds; the lines marked [repeats] expand it into its jobs
+(jobs_of, job_numbers), register each job's (trial, repeat), and tell the study once,
+from the aggregate of the k outcomes (configuration_outcome), one row per trial.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import contextlib
 import dataclasses
 import logging
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -59,6 +65,13 @@ from hydra_plugins.hpsweep_sweeper._compose_once import ComposeOnceConfigLoader
 from hydra_plugins.hpsweep_sweeper._dispatch import Dispatcher, Job
 from hydra_plugins.hpsweep_sweeper._progress import SweepProgress
 from hydra_plugins.hpsweep_sweeper._recording import SweepRecorder
+from hydra_plugins.hpsweep_sweeper._repeats import (
+    REPEATS_ATTR,
+    RepeatPlan,
+    configuration_outcome,
+    job_numbers,
+    jobs_of,
+)
 from hydra_plugins.hpsweep_sweeper._search_space import (
     SearchSpace,
     combinations,
@@ -94,6 +107,25 @@ def intervals(space: SearchSpace) -> dict[str, Any]:
     }
 
 
+@dataclass
+class Configuration:
+    """One asked trial in flight: its configuration's overrides and its jobs (one, or
+    one per repeat), and what those jobs returned so far."""
+
+    trial: optuna.Trial
+    overrides: list[str]
+    numbers: list[int]
+    ended: dict[int, JobReturn] = field(default_factory=dict)
+
+    def end(self, number: int, ret: JobReturn) -> Configuration | None:
+        """Record one job's return; the configuration once its last job has ended."""
+        self.ended[number] = ret
+        return self if len(self.ended) == len(self.numbers) else None
+
+    def returns(self) -> list[JobReturn]:
+        return [self.ended[number] for number in self.numbers]
+
+
 class HpsweepSweeperImpl(Sweeper):
     def __init__(
         self,
@@ -112,6 +144,9 @@ class HpsweepSweeperImpl(Sweeper):
         dry_run: bool,
         report: bool = True,
         dispatch: str = "async",
+        repeats: int = 1,
+        seed_key: str = "trainer.seed",
+        min_repeats: int | None = None,
     ) -> None:
         # The same check, with the same words, stops bad values at multirun start
         # (hpsweep.hydra_callbacks.validate), before any folder exists.
@@ -124,6 +159,9 @@ class HpsweepSweeperImpl(Sweeper):
                 "max_failure_rate": max_failure_rate,
                 "dispatch": dispatch,
                 "pruner": pruner,
+                "repeats": repeats,
+                "seed_key": seed_key,
+                "min_repeats": min_repeats,
             }
         )
         self.sampler_config = sampler
@@ -141,6 +179,7 @@ class HpsweepSweeperImpl(Sweeper):
         self.dry_run = dry_run
         self.report = report
         self.dispatch = dispatch
+        self.repeats, self.seed_key, self.min_repeats = repeats, seed_key, min_repeats
 
     def setup(
         self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
@@ -200,6 +239,8 @@ class HpsweepSweeperImpl(Sweeper):
 
     def sweep(self, arguments: list[str]) -> list[list[JobReturn]]:
         space, grid, n_trials = self.plan(arguments)
+        # [repeats] every configuration as `repeats` jobs over seeds (_repeats).
+        repeat_plan = RepeatPlan.of(self.config, self.repeats, self.seed_key, self.min_repeats)
         if self.dry_run:
             self.print_plan(space, grid, n_trials)
             return []
@@ -229,8 +270,8 @@ class HpsweepSweeperImpl(Sweeper):
                 study.enqueue_trial(combination)
         self.requeue_cut_off(study, sweep_dir)
         # Where the study lives, for the jobs (and for optuna-dashboard, `hpsweep report`).
-        write_channel(sweep_dir, storage_spec, study_name, self.pruner_config)
-        recorder = SweepRecorder(self.config, report=self.report)
+        write_channel(sweep_dir, storage_spec, study_name, self.pruner_config, repeat_plan.repeats)
+        recorder = SweepRecorder(self.config, report=self.report, repeats=repeat_plan.repeats)
         done = done_count(study.get_trials(deepcopy=False))
         shown_storage = mask_password(storage_spec)  # logs never show a password
         log.info(
@@ -247,6 +288,23 @@ class HpsweepSweeperImpl(Sweeper):
         )
 
         failures = launched = 0
+        running: dict[int, Configuration] = {}  # trial number -> its jobs, until all end
+        waiting: list[Job] = []  # jobs of asked configurations, not yet started
+
+        def queue_jobs(trial: optuna.Trial) -> None:
+            """An asked trial's configuration and its jobs, queued: consecutive job
+            numbers, one per repeat ([repeats]; repeats=1: one job)."""
+            configuration = [*space.fixed, *trial_overrides(sample(trial, space))]
+            first = 1 + max(registered_jobs(sweep_dir), default=-1)  # never reuse a folder
+            numbers = job_numbers(first, 0, repeat_plan)
+            running[trial.number] = Configuration(trial, configuration, numbers)
+            jobs = jobs_of(configuration, repeat_plan)
+            for repeat, (number, overrides) in enumerate(zip(numbers, jobs, strict=True)):
+                seed = repeat if repeat_plan.repeats > 1 else None
+                register_job(sweep_dir, number, trial.number, repeat=seed)
+                waiting.append(Job(number, overrides, -1, trial, seed))
+            trial.set_user_attr(JOB_ATTR, numbers[0])
+
         returns: list[JobReturn] = []
         self.progress = SweepProgress(n_trials, done_before=done)
         dispatcher = Dispatcher(self.launcher, self.n_jobs, barrier=self.dispatch == "batch")
@@ -257,35 +315,38 @@ class HpsweepSweeperImpl(Sweeper):
         stack.enter_context(interrupts.installed())
         try:
             while True:
-                # Fill every free slot. Several processes may share the study: what
-                # counts is the study's total, running trials of the others included.
+                # Fill every free slot with the next job: a repeat of a configuration
+                # already asked, else the first job of a new one. Several processes may
+                # share the study: what counts is the study's total, running trials of
+                # the others included.
                 for slot in dispatcher.free_slots():
                     interrupts.raise_pending()  # before a trial is asked: none half-started
-                    trials = study.get_trials(deepcopy=False)
-                    if len(claimed_numbers(trials)) >= n_trials:
-                        break
-                    asked = self.ask(study, 1, n_trials)
-                    if not asked:
-                        continue  # another process took the place
-                    [trial] = asked
-                    job_overrides = [*space.fixed, *trial_overrides(sample(trial, space))]
-                    number = 1 + max(registered_jobs(sweep_dir), default=-1)  # never reuse one
-                    job = Job(number, job_overrides, slot, trial)
-                    register_job(sweep_dir, job.number, trial.number, slot)
-                    trial.set_user_attr(JOB_ATTR, job.number)
+                    if not waiting:
+                        if len(claimed_numbers(study.get_trials(deepcopy=False))) >= n_trials:
+                            break
+                        asked = self.ask(study, 1, n_trials)
+                        if not asked:
+                            continue  # another process took the place
+                        [trial] = asked
+                        queue_jobs(trial)
+                    job = dataclasses.replace(waiting.pop(0), slot=slot)
+                    register_job(sweep_dir, job.number, job.trial.number, slot, job.repeat)
                     dispatcher.claim(job)
                     with interrupts.allowed():
                         dispatcher.start(job)
                 if not dispatcher.busy:
                     break
-                # Tell each job's outcome the moment it ends; its slot is refilled above.
+                # Tell each configuration's outcome the moment its last job ends; the
+                # slots are refilled above.
                 with interrupts.allowed():
                     ended = dispatcher.wait_any()
                 for job, ret in ended:
-                    outcome = outcome_of_job(ret)
-                    failures += self.tell(study, job.trial, outcome)
-                    recorder.record(job.number, job.overrides, outcome, ret)
-                    returns.append(ret)
+                    done_now = running[job.trial.number].end(job.number, ret)
+                    if done_now is None:
+                        continue
+                    del running[job.trial.number]
+                    failures += self.tell_configuration(study, done_now, repeat_plan, recorder)
+                    returns.extend(done_now.returns())
                     launched += 1
                     self.log_progress(study, n_trials)
                 if failures / max(launched, 1) > self.max_failure_rate:
@@ -305,13 +366,19 @@ class HpsweepSweeperImpl(Sweeper):
             # are stopped (in workers: ended here) and recorded as interrupted. In process,
             # the job that trained recorded its own interruption as it unwound.
             for job, ret in dispatcher.take_finished():
-                outcome = outcome_of_job(ret)
-                self.tell(study, job.trial, outcome)
-                recorder.record(job.number, job.overrides, outcome, ret)
-            cut = dispatcher.stop()
-            for job in cut:
-                recorder.record_interrupted(job.number, job.overrides, interrupt)
-            self.stop_interrupted(study, [job.trial for job in cut], interrupt)
+                done_now = running[job.trial.number].end(job.number, ret)
+                if done_now is not None:
+                    del running[job.trial.number]
+                    self.tell_configuration(study, done_now, repeat_plan, recorder)
+            dispatcher.stop()
+            # Every configuration not told yet (a job of it cut off, or not yet started)
+            # is interrupted: recorded once, queued again whole.
+            cut = sorted(running.values(), key=lambda c: c.numbers[0])
+            for configuration in cut:
+                first = configuration.numbers[0]
+                many = repeat_plan.repeats > 1
+                recorder.record_interrupted(first, configuration.overrides, interrupt, many)
+            self.stop_interrupted(study, [c.trial for c in cut], interrupt)
         finally:
             self.progress.close()
             stack.close()
@@ -327,6 +394,24 @@ class HpsweepSweeperImpl(Sweeper):
         # (its BatchedSweeperTestSuite checks that shape, order and folders).
         returns.sort(key=lambda ret: ret.hydra_cfg.hydra.job.num if ret.hydra_cfg else 0)
         return [returns[i : i + self.n_jobs] for i in range(0, len(returns), self.n_jobs)]
+
+    def tell_configuration(
+        self,
+        study: optuna.Study,
+        configuration: Configuration,
+        plan: RepeatPlan,
+        recorder: SweepRecorder,
+    ) -> int:
+        """Tell the study and results.csv a configuration whose jobs have all ended:
+        one outcome (with repeats, their aggregate: _repeats), one row. 1 if failed."""
+        group = configuration.returns()
+        outcome, columns = configuration_outcome([outcome_of_job(r) for r in group], plan)
+        if columns is not None:
+            configuration.trial.set_user_attr(REPEATS_ATTR, columns)
+        failed = self.tell(study, configuration.trial, outcome)
+        first = configuration.numbers[0]
+        recorder.record(first, configuration.overrides, outcome, group[0], columns)
+        return failed
 
     @staticmethod
     def ask(study: optuna.Study, count: int, n_trials: int) -> list[optuna.Trial]:

@@ -30,13 +30,13 @@ log = logging.getLogger(__name__)
 
 
 class SweepRecorder:
-    def __init__(self, config: DictConfig, report: bool) -> None:
+    def __init__(self, config: DictConfig, report: bool, repeats: int = 1) -> None:
         self.config = config
         self.report = report
         self.sweep_dir = Path(config.hydra.sweep.dir)
         self.path = self.sweep_dir / RESULTS_FILE
         # A resumed sweep keeps its file and rows.
-        start_results(self.path, SweepSpec.of(config).keys)
+        start_results(self.path, SweepSpec.of(config).keys, repeats=repeats > 1)
 
     def record(
         self,
@@ -44,18 +44,30 @@ class SweepRecorder:
         overrides: list[str],
         outcome: TrialOutcome,
         job_return: Any = None,
+        repeat_columns: dict[str, Any] | None = None,
     ) -> None:
-        """One trial's row, from the outcome the study was just told."""
+        """One trial's row, from the outcome the study was just told. With repeats, the
+        configuration's row: `job_number` and `job_return` are its first repeat's, and
+        `repeat_columns` (value_sd, repeats, values) come from _repeats.aggregate."""
         job_dir = job_dir_of(job_return) if job_return is not None else None
         job_dir = job_dir or registered_job_dir(self.sweep_dir, job_number)
-        row = outcome_row(job_number, job_dir, overrides, outcome)
+        row = {**outcome_row(job_number, job_dir, overrides, outcome), **(repeat_columns or {})}
         append_row(self.path, row, metrics=outcome.metrics)
 
     def record_interrupted(
-        self, job_number: int, overrides: list[str], interrupt: KeyboardInterrupt
+        self,
+        job_number: int,
+        overrides: list[str],
+        interrupt: KeyboardInterrupt,
+        repeats: bool = False,
     ) -> None:
         """A trial a signal cut off: the launch never returned, so the row comes from the
-        record the job wrote as it stopped (or, if it wrote none, from the signal)."""
+        record the job wrote as it stopped (or, if it wrote none, from the signal). With
+        repeats the configuration is failed, "interrupted by ...", as the study is told:
+        it is queued again and all its repeats run again on resume."""
+        if repeats:
+            self.record(job_number, overrides, TrialOutcome.of_error(interrupt))
+            return
         job_dir = registered_job_dir(self.sweep_dir, job_number)
         recorded = TrialOutcome.read(job_dir) if job_dir is not None else None
         self.record(job_number, overrides, recorded or TrialOutcome.of_error(interrupt))

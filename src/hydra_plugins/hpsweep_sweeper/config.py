@@ -121,6 +121,14 @@ class HpsweepSweeperConf:
     # barrier); batch: n_jobs at a time, the next batch when the whole batch has ended
     # (Hydra's stock behaviour, kept for bench/dispatch.py to measure against).
     dispatch: str = "async"
+    # Every configuration runs `repeats` times, as separate jobs, with `seed_key` set to
+    # the app's own value there plus the repeat index (0, 1, ...); the study is told the
+    # mean (hydra_plugins/hpsweep_sweeper/_repeats.py). 1: one job per trial, as ever.
+    repeats: int = 1
+    seed_key: str = "trainer.seed"
+    # Repeats that must finish for the configuration to count (null: all of them);
+    # fewer, and it is failed with the first reason.
+    min_repeats: int | None = None
 
 
 store = ConfigStore.instance()

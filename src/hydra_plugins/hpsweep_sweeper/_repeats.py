@@ -1,0 +1,207 @@
+"""Repeats over seeds (`hydra.sweeper.repeats=k`): pure decisions, tested by tables.
+
+One configuration (one Optuna trial) runs as k jobs that differ only in the app's seed:
+
+    jobs_of(["optimizer.lr=0.01"], RepeatPlan(repeats=3, seed_key="trainer.seed", base_seed=0))
+    # [["optimizer.lr=0.01", "trainer.seed=0"],
+    #  ["optimizer.lr=0.01", "trainer.seed=1"],
+    #  ["optimizer.lr=0.01", "trainer.seed=2"]]
+
+The base seed is the app's own value at seed_key (train.py: trainer.seed, 0 by default,
+or what the command line set). With repeats=1 the overrides are left as they are, so a
+sweep without repeats runs exactly as before.
+
+When the k jobs have ended, their TrialOutcomes become one configuration outcome
+(`aggregate`), told to the study once and written as one results.csv row:
+
+    repeats' statuses             configuration           value
+    any pruned                    pruned (at its rung)    mean of the repeats' values
+    >= min_repeats finished       complete (early_stopped  mean of the finished values
+                                  when all stopped early)  (sd over them; a note of
+                                                           the others in `reason`)
+    fewer finished, all the
+      others diverged             diverged                none; the first reason
+    fewer finished                failed                  none; the first reason
+
+Pruned wins because a pruned configuration's repeats all stop at the same rung (the
+pruning protocol in hpsweep.sweep.trial): they never trained to the end.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from hpsweep.sweep.outcome import FINISHED, RunStatus, TrialOutcome
+
+# On the study's trial: the row's REPEAT_COLUMNS, for optuna-dashboard and other readers.
+REPEATS_ATTR = "hpsweep_repeats"
+
+
+@dataclass(frozen=True)
+class RepeatPlan:
+    repeats: int = 1
+    seed_key: str = "trainer.seed"
+    base_seed: int = 0
+    min_repeats: int | None = None  # None: all repeats
+
+    @property
+    def needed(self) -> int:
+        """How many repeats must finish for the configuration to count."""
+        return self.repeats if self.min_repeats is None else self.min_repeats
+
+    @classmethod
+    def of(cls, config: Any, repeats: int, seed_key: str, min_repeats: int | None) -> RepeatPlan:
+        """The plan of a sweep over `config` (the app's composed config)."""
+        from omegaconf import OmegaConf
+
+        base = OmegaConf.select(config, seed_key, default=None) if repeats > 1 else 0
+        if not isinstance(base, int) or isinstance(base, bool):
+            raise ValueError(
+                f"invalid value hydra.sweeper.seed_key={seed_key}: repeats need the app's "
+                "seed, an integer key of its config; name it with hydra.sweeper.seed_key"
+            )
+        return cls(repeats, seed_key, base, min_repeats)
+
+
+def jobs_of(overrides: list[str], plan: RepeatPlan) -> list[list[str]]:
+    """The overrides of each repeat of one configuration, in repeat order. An override
+    of seed_key among them (a fixed `trainer.seed=5`) is the base the repeats offset:
+    the command line's value is the config's value, so RepeatPlan.of saw it already."""
+    if plan.repeats == 1:
+        return [list(overrides)]
+    others = [o for o in overrides if o.split("=", 1)[0].lstrip("+~") != plan.seed_key]
+    return [[*others, f"{plan.seed_key}={plan.base_seed + r}"] for r in range(plan.repeats)]
+
+
+@dataclass(frozen=True)
+class RepeatedOutcome:
+    """One configuration's outcome over its repeats."""
+
+    outcome: TrialOutcome  # what the study is told and the row shows (value: the mean)
+    values: tuple[float | None, ...]  # each repeat's value, in repeat order
+    sd: float | None  # sample sd of the values the mean is over (None: fewer than 2)
+    finished: int  # repeats that finished (complete or early_stopped)
+
+    def columns(self) -> dict[str, Any]:
+        """The row's REPEAT_COLUMNS."""
+        return {
+            "value_sd": "" if self.sd is None else self.sd,
+            "repeats": self.finished,
+            "values": ";".join("" if v is None else repr(v) for v in self.values),
+        }
+
+
+def _mean_sd(values: list[float]) -> tuple[float | None, float | None]:
+    if not values:
+        return None, None
+    mean = math.fsum(values) / len(values)
+    return mean, (statistics.stdev(values) if len(values) > 1 else None)
+
+
+def _mean_metrics(outcomes: Sequence[TrialOutcome]) -> dict[str, Any]:
+    """Numeric extra metrics (val/acc, test/loss, ...) averaged over the outcomes that
+    have them; other metrics are the first repeat's."""
+    merged: dict[str, Any] = {}
+    for name in dict.fromkeys(k for o in outcomes for k in o.metrics):
+        values = [o.metrics[name] for o in outcomes if name in o.metrics]
+        numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+        if numbers and len(numbers) == len(values) and all(math.isfinite(v) for v in numbers):
+            merged[name] = math.fsum(numbers) / len(numbers)
+        else:
+            merged[name] = values[0]
+    return merged
+
+
+def aggregate(outcomes: Sequence[TrialOutcome], min_repeats: int | None = None) -> RepeatedOutcome:
+    """The configuration's outcome from its repeats' outcomes (see the module's table)."""
+    if not outcomes:
+        raise ValueError("a configuration needs at least one repeat's outcome")
+    needed = len(outcomes) if min_repeats is None else min_repeats
+    values = tuple(o.value for o in outcomes)
+    finished = [o for o in outcomes if o.status in FINISHED]
+    common = {
+        "started": min((o.started for o in outcomes if o.started), default=""),
+        "finished": max((o.finished for o in outcomes if o.finished), default=""),
+        "seconds": math.fsum(o.seconds for o in outcomes if o.seconds is not None),
+    }
+    pruned = [o for o in outcomes if o.status == RunStatus.PRUNED]
+    if pruned:
+        with_value = [o.value for o in outcomes if o.value is not None and o.status.has_value]
+        mean, sd = _mean_sd(with_value)
+        rung = (
+            min(o.pruned_at for o in pruned if o.pruned_at is not None)
+            if any(o.pruned_at is not None for o in pruned)
+            else None
+        )
+        epochs = max((o.epochs for o in outcomes if o.epochs is not None), default=None)
+        outcome = TrialOutcome(
+            RunStatus.PRUNED,
+            mean,
+            epochs=epochs,
+            pruned_at=rung,
+            metrics=_mean_metrics([o for o in outcomes if o.status.has_value]),
+            **common,
+        )
+        return RepeatedOutcome(outcome, values, sd, 0)
+    others = [(r, o) for r, o in enumerate(outcomes) if o.status not in FINISHED]
+    if len(finished) >= needed and finished:
+        mean, sd = _mean_sd([o.value for o in finished if o.value is not None])
+        status = (
+            RunStatus.EARLY_STOPPED
+            if all(o.status == RunStatus.EARLY_STOPPED for o in finished)
+            else RunStatus.COMPLETE
+        )
+        reason = "; ".join(f"repeat {r} {o.status}: {o.reason}" for r, o in others)
+        outcome = TrialOutcome(
+            status,
+            mean,
+            epochs=max(o.epochs for o in finished if o.epochs is not None)
+            if any(o.epochs is not None for o in finished)
+            else None,
+            reason=reason,
+            metrics=_mean_metrics(finished),
+            **common,
+        )
+        return RepeatedOutcome(outcome, values, sd, len(finished))
+    first, bad = others[0]
+    status = (
+        RunStatus.DIVERGED
+        if all(o.status == RunStatus.DIVERGED for _, o in others)
+        else RunStatus.FAILED
+    )
+    reason = (
+        f"{len(finished)} of {len(outcomes)} repeats finished, {needed} needed; "
+        f"repeat {first} {bad.status}: {bad.reason}"
+    )
+    epochs = max((o.epochs for o in outcomes if o.epochs is not None), default=None)
+    outcome = TrialOutcome(status, epochs=epochs, reason=reason, **common)
+    return RepeatedOutcome(outcome, values, None, len(finished))
+
+
+def batch_size(n_jobs: int, repeats: int) -> int:
+    """Configurations asked per launch: n_jobs jobs in flight, at least one whole
+    configuration (its repeats run together)."""
+    return max(1, n_jobs // repeats)
+
+
+def job_numbers(first_job: int, configuration: int, plan: RepeatPlan) -> list[int]:
+    """The job numbers of the `configuration`-th configuration of a launch whose first
+    job is `first_job`: each configuration's repeats are consecutive jobs."""
+    start = first_job + configuration * plan.repeats
+    return list(range(start, start + plan.repeats))
+
+
+def configuration_outcome(
+    outcomes: Sequence[TrialOutcome], plan: RepeatPlan
+) -> tuple[TrialOutcome, dict[str, Any] | None]:
+    """(what the study is told and the row shows, the row's REPEAT_COLUMNS) of one
+    configuration's jobs' outcomes; without repeats, the one job's outcome as it is."""
+    if plan.repeats == 1:
+        [outcome] = outcomes
+        return outcome, None
+    repeated = aggregate(outcomes, plan.min_repeats)
+    return repeated.outcome, repeated.columns()
