@@ -46,7 +46,10 @@ def test_two_sweep_processes_share_one_journal_study(tmp_path: Path) -> None:
     study = optuna.load_study(study_name="shared", storage=storage)
     ran = [t for t in study.trials if SURPLUS_ATTR not in t.user_attrs]
     assert [t.state for t in ran] == [TrialState.COMPLETE] * 6  # the total as asked
-    rows = [*assert_records_agree(tmp_path / "p0"), *assert_records_agree(tmp_path / "p1")]
+    rows = [
+        *assert_records_agree(tmp_path / "p0", shared_study=True),
+        *assert_records_agree(tmp_path / "p1", shared_study=True),
+    ]
     assert len(rows) == 6  # none lost, none run twice
     assert len({r["optimizer.lr"] for r in rows}) == 6
     assert all(r["status"] == "complete" for r in rows)

@@ -306,7 +306,7 @@ def test_results_and_the_report_while_the_sweep_runs(tmp_path: Path) -> None:
         assert seen >= {0, 1, 2}, f"row counts seen while running: {sorted(seen)}"
 
         # the third trial runs now: its scalars show within seconds, before it ends
-        running = sweep / "2"
+        running = sweep / "02"
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             ended = (running / "metrics.json").exists()
