@@ -22,11 +22,11 @@ from tests.conftest import TRAIN_PY
 from tests.sweep_files import assert_records_agree, results, sweep_dir_of, wait_for_rows
 from tests.test_cli import run_train
 
-# A seeded random search of 8 trials of about half a second each on digits: long
+# A seeded random search of 6 trials of about half a second each on digits: long
 # enough to be caught mid-trial, and sampled, so that a resume must continue the
 # sampler's stream instead of replaying it.
-N_TRIALS = 8
-EPOCHS = 15
+N_TRIALS = 6
+EPOCHS = 12
 SLOW_SWEEP = (
     "-m",
     "hydra/sweeper=random",
