@@ -96,7 +96,7 @@ def test_short_trials_run_while_a_long_one_runs(tmp_path: Path) -> None:
     result = run_train(
         "-m",
         *JOBLIB,
-        "trainer.epochs=80,2,2,2",
+        "trainer.epochs=600,1,1,1",
         "~callbacks.early_stopping",
         "data=synthetic",
         "hydra.sweeper.report=false",
@@ -104,8 +104,8 @@ def test_short_trials_run_while_a_long_one_runs(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     rows = {r["trainer.epochs"]: r for r in assert_records_agree(sweep_dir_of(tmp_path))}
-    long_started, long_finished = timestamps(rows.pop("80"))
-    shorts = [timestamps(r) for r in results(sweep_dir_of(tmp_path)) if r["epochs"] == "2"]
+    long_started, long_finished = timestamps(rows.pop("600"))
+    shorts = [timestamps(r) for r in results(sweep_dir_of(tmp_path)) if r["epochs"] == "1"]
     # with a batch barrier only the first short trial could run beside the long one
     inside = [s for s, f in shorts if long_started < s and f < long_finished]
     assert len(inside) >= 2, (long_started, long_finished, shorts)
