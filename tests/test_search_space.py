@@ -96,20 +96,6 @@ def test_conditional_parameters_extend_only_their_option() -> None:
     ]
 
 
-@pytest.mark.parametrize(
-    ("conditional", "message"),
-    [
-        ({"optimizer": {"optimizer.momentum": "0.5,0.9"}}, "must be <parameter>=<value>"),
-        ({"model=cnn": {"model.kernel": "3,5"}}, "searched: optimizer"),
-        ({"optimizer=rmsprop": {"optimizer.momentum": "0.5,0.9"}}, "not a choice of optimizer"),
-        ({"optimizer=sgd": {"optimizer.momentum": "0.9"}}, "is not a sweep"),
-    ],
-)
-def test_bad_conditions(conditional: dict, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        space_of(["optimizer=adam,sgd"], conditional)
-
-
 DESCRIBED = [
     ("optimizer.lr=interval(1e-4,1e-1)", "log-uniform [0.0001, 0.1] (spans 3 decades)"),
     ("optimizer.lr=tag(log,interval(1e-5,1))", "log-uniform [1e-05, 1] (spans 5 decades)"),
