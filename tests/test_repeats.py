@@ -23,7 +23,6 @@ from hpsweep.sweep.trial import PRUNED_AT_ATTR, SweepTrial
 from hydra_plugins.hpsweep_sweeper._repeats import (
     RepeatPlan,
     aggregate,
-    batch_size,
     configuration_outcome,
     job_numbers,
     jobs_of,
@@ -85,13 +84,6 @@ def test_plan_takes_the_apps_seed_and_refuses_a_missing_key() -> None:
     assert RepeatPlan.of(config, 1, "nope", None).repeats == 1  # not needed: not read
     with pytest.raises(ValueError, match=re.escape("hydra.sweeper.seed_key=nope")):
         RepeatPlan.of(config, 3, "nope", None)
-
-
-@pytest.mark.parametrize(
-    ("n_jobs", "repeats", "configurations"), [(1, 1, 1), (4, 1, 4), (1, 3, 1), (6, 3, 2)]
-)
-def test_batch_size(n_jobs: int, repeats: int, configurations: int) -> None:
-    assert batch_size(n_jobs, repeats) == configurations
 
 
 def test_job_numbers_are_consecutive_per_configuration() -> None:

@@ -182,12 +182,6 @@ def aggregate(outcomes: Sequence[TrialOutcome], min_repeats: int | None = None) 
     return RepeatedOutcome(outcome, values, None, len(finished))
 
 
-def batch_size(n_jobs: int, repeats: int) -> int:
-    """Configurations asked per launch: n_jobs jobs in flight, at least one whole
-    configuration (its repeats run together)."""
-    return max(1, n_jobs // repeats)
-
-
 def job_numbers(first_job: int, configuration: int, plan: RepeatPlan) -> list[int]:
     """The job numbers of the `configuration`-th configuration of a launch whose first
     job is `first_job`: each configuration's repeats are consecutive jobs."""
