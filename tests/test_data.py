@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from hpsweep.training.data import infer_task, load_csv, load_digits, load_npz, make_synthetic
+from hpsweep.training.data import (
+    digits_arrays,
+    infer_task,
+    load_csv,
+    load_digits,
+    load_npz,
+    make_synthetic,
+)
 
 
 @pytest.mark.parametrize(
@@ -24,6 +33,25 @@ from hpsweep.training.data import infer_task, load_csv, load_digits, load_npz, m
 )
 def test_infer_task(targets: np.ndarray, task: str) -> None:
     assert infer_task(targets) == task
+
+
+def test_digits_are_scikit_learns_digits() -> None:
+    """Read from scikit-learn's bundled file without importing scikit-learn: the same
+    arrays as its own loader gives."""
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    images, labels = digits_arrays()
+    reference = sklearn_digits()
+    assert images.shape == (1797, 8, 8) and labels.dtype == reference.target.dtype
+    np.testing.assert_array_equal(images, reference.images)
+    np.testing.assert_array_equal(labels, reference.target)
+
+
+def test_a_run_on_digits_does_not_import_scikit_learn() -> None:
+    code = "import sys; from hpsweep.training.data import load_digits; load_digits(); "
+    code += "print('sklearn' in sys.modules)"
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert shown.stdout.split() == ["False"], shown.stderr
 
 
 def test_digits_split_is_fixed_by_split_seed() -> None:
