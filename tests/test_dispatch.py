@@ -92,6 +92,7 @@ def timestamps(row: dict[str, str]) -> tuple[datetime, datetime]:
 JOBLIB = ("hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "hydra.sweeper.n_jobs=2")
 
 
+@pytest.mark.long
 def test_short_trials_run_while_a_long_one_runs(tmp_path: Path) -> None:
     result = run_train(
         "-m",
@@ -116,6 +117,7 @@ def test_short_trials_run_while_a_long_one_runs(tmp_path: Path) -> None:
     assert width >= 600 and height >= 150
 
 
+@pytest.mark.long
 def test_interrupting_a_joblib_sweep_stops_its_workers_and_resumes(tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
     command = [

@@ -88,6 +88,7 @@ def test_a_plain_hydra_app_sweeps_with_hyperband(tmp_path: Path) -> None:
 LIGHTNING_WARNINGS = ("-W", "ignore:`isinstance(treespec, LeafSpec)` is deprecated:FutureWarning")
 
 
+@pytest.mark.long
 def test_the_lightning_example_prunes_inside_a_sweep(tmp_path: Path) -> None:
     pytest.importorskip("pytorch_lightning", reason="the `lightning` extra is not installed")
     result = run_example(

@@ -1,8 +1,8 @@
 """Nothing lost: failed trials, signals, a killed sweep resumed, colliding start times.
 
-Real subprocesses and real signals: a sampled sweep is started with Popen, interrupted
-in its fourth trial, and resumed with the same command; every record must agree and
-every configuration run exactly once.
+Real subprocesses and real signals: a sampled sweep is started with Popen, cut mid-trial
+by SIGTERM, SIGINT and SIGKILL in turn, and resumed with the same command each time;
+every record must agree and every configuration run exactly once.
 """
 
 from __future__ import annotations
@@ -49,57 +49,19 @@ def start_sweep(sweep: Path, cwd: Path) -> subprocess.Popen[str]:
     )
 
 
-def wait_for_epochs(job_dir: Path, epochs: int, process: subprocess.Popen[str]) -> None:
-    """Until the job's log shows `epochs` epochs: mid-training, with scalars written."""
+def running_trial(sweep: Path, process: subprocess.Popen[str], epochs: int = 2) -> Path:
+    """The job folder of the trial now training, once its log shows `epochs` epochs: the
+    job has written scalars and is mid-training, not between trials."""
     deadline = time.monotonic() + 120
-    log = job_dir / "train.log"
     while time.monotonic() < deadline and process.poll() is None:
-        if log.exists() and f"epoch {epochs:2d}/{EPOCHS}" in log.read_text():
-            return
+        for job_dir in sorted(sweep.glob("[0-9]*")):
+            log = job_dir / "train.log"
+            if (job_dir / "metrics.json").exists() or not log.exists():
+                continue
+            if f"epoch {epochs:2d}/{EPOCHS}" in log.read_text():
+                return job_dir
         time.sleep(0.05)
-    raise AssertionError(f"{job_dir} never reached epoch {epochs}")
-
-
-def assert_resumes_to_completion(sweep: Path, cwd: Path) -> None:
-    """The same command again finishes the search: every configuration exactly once."""
-    result = run_train(*SLOW_SWEEP, f"hydra.sweep.dir={sweep}", cwd=cwd)
-    assert result.returncode == 0, result.stdout + result.stderr
-    rows = assert_records_agree(sweep)
-    finished = [r for r in rows if r["status"] == "complete"]
-    assert len(finished) == N_TRIALS
-    # no configuration ran twice: the resumed sampler did not replay its stream
-    assert len({r["optimizer.lr"] for r in finished}) == N_TRIALS
-    # the cut-off configuration was re-run, once
-    for cut in (r for r in rows if r["status"] == "failed"):
-        assert [r["optimizer.lr"] for r in finished].count(cut["optimizer.lr"]) == 1
-    assert (sweep / "best.yaml").is_file()
-    assert list(sweep.glob("*.png")) == []  # hydra.sweeper.report=false: no report drawn
-
-
-@pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
-def test_signal_records_the_trial_and_the_sweep_resumes(
-    signum: signal.Signals, exit_code: int, tmp_path: Path
-) -> None:
-    sweep = tmp_path / "sweep"
-    process = start_sweep(sweep, tmp_path)
-    wait_for_rows(sweep, 3, process)
-    wait_for_epochs(sweep / "03", 2, process)  # into the fourth trial's training
-    process.send_signal(signum)
-    output, _ = process.communicate(timeout=120)
-
-    assert process.returncode == exit_code, output
-    assert f"interrupted by {signum.name}" in output
-    assert f"hydra.sweep.dir={sweep}" in output  # how to resume
-    rows = assert_records_agree(sweep)
-    [cut] = [r for r in rows if r["status"] == "failed"]
-    assert cut["reason"] == f"interrupted by {signum.name}"
-    assert len(rows) == 4
-    # TensorBoard was flushed and closed: the cut-off run's events read back
-    events = EventAccumulator(cut["job_dir"])
-    events.Reload()
-    assert events.Tensors("val/loss")
-
-    assert_resumes_to_completion(sweep, tmp_path)
+    raise AssertionError(f"no trial of {sweep} reached epoch {epochs}; exit {process.poll()}")
 
 
 def wait_for_scalars(job_dir: Path, process: subprocess.Popen[str]) -> None:
@@ -115,39 +77,80 @@ def wait_for_scalars(job_dir: Path, process: subprocess.Popen[str]) -> None:
     raise AssertionError(f"{job_dir}'s scalars never reached TensorBoard")
 
 
-def test_killed_sweep_resumes(tmp_path: Path) -> None:
-    sweep = tmp_path / "sweep"
-    process = start_sweep(sweep, tmp_path)
-    wait_for_rows(sweep, 3, process)
-    wait_for_scalars(sweep / "03", process)
-    process.kill()  # SIGKILL: no handler runs, the trial stays RUNNING in the study
-    process.communicate(timeout=60)
-    assert len(results(sweep)) == 3
-    # what the killed trial logged before it died is still there for TensorBoard
-    events = EventAccumulator(str(sweep / "03"))
+def interrupt(
+    process: subprocess.Popen[str], signum: signal.Signals, exit_code: int, sweep: Path
+) -> None:
+    """Send `signum` mid-trial: the sweep exits with `exit_code`, says how to resume, and
+    records the cut-off trial as failed, its TensorBoard events flushed."""
+    job_dir = running_trial(sweep, process)
+    process.send_signal(signum)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == exit_code, output
+    assert f"interrupted by {signum.name}" in output
+    assert f"hydra.sweep.dir={sweep}" in output  # how to resume
+    [cut] = [r for r in assert_records_agree(sweep) if r["job_dir"] == str(job_dir)]
+    assert (cut["status"], cut["reason"]) == ("failed", f"interrupted by {signum.name}")
+    events = EventAccumulator(cut["job_dir"])
     events.Reload()
     assert events.Tensors("val/loss")
 
-    assert_resumes_to_completion(sweep, tmp_path)
-    study = load_recorded_study(sweep)
-    # the killed trial is recorded as failed and its configuration queued again, once
-    [killed] = [t for t in study.trials if t.state.name == "FAIL"]
-    [rerun] = [t for t in study.trials if t.user_attrs.get(REQUEUED_ATTR) == killed.number]
-    assert rerun.params == killed.params
-    assert rerun.state.name == "COMPLETE"
 
-    # n_trials counts the study's total: asking for one more runs exactly one more
+@pytest.mark.long
+def test_a_sweep_cut_by_sigterm_sigint_and_sigkill_resumes_each_time(tmp_path: Path) -> None:
+    """One sampled sweep, cut three times and resumed each time (with the same command,
+    the last time asking for one trial more): SIGTERM (exit 143) in its fourth trial,
+    SIGINT (130) in the resumed session's second, SIGKILL (no handler runs) in the next
+    session's second. Each cut trial is recorded failed and its configuration re-run
+    exactly once; the sampler continues its stream instead of replaying it."""
+    sweep = tmp_path / "sweep"
+    process = start_sweep(sweep, tmp_path)
+    wait_for_rows(sweep, 3, process)
+    interrupt(process, signal.SIGTERM, 143, sweep)
+    assert len(results(sweep)) == 4
+
+    process = start_sweep(sweep, tmp_path)  # re-runs the cut trial first, then a new one
+    wait_for_rows(sweep, 5, process)
+    interrupt(process, signal.SIGINT, 130, sweep)
+    assert len(results(sweep)) == 6
+
+    process = start_sweep(sweep, tmp_path)
+    wait_for_rows(sweep, 7, process)
+    killed_dir = running_trial(sweep, process)
+    wait_for_scalars(killed_dir, process)
+    process.kill()  # SIGKILL: the trial stays RUNNING in the study and writes no row
+    process.communicate(timeout=60)
+    assert len(results(sweep)) == 7
+    # what the killed trial logged before it died is still there for TensorBoard
+    events = EventAccumulator(str(killed_dir))
+    events.Reload()
+    assert events.Tensors("val/loss")
+
+    # The last resume asks for one trial more than the search had: n_trials counts the
+    # study's total, so it re-runs the killed configuration and exactly one new one.
     more = [*SLOW_SWEEP, f"hydra.sweeper.n_trials={N_TRIALS + 1}", f"hydra.sweep.dir={sweep}"]
     result = run_train(*more, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     rows = assert_records_agree(sweep)
-    assert sum(r["status"] == "complete" for r in rows) == N_TRIALS + 1
-    assert len({r["optimizer.lr"] for r in rows}) == N_TRIALS + 1
+    finished = [r for r in rows if r["status"] == "complete"]
+    # no configuration ran twice: the resumed sampler did not replay its stream
+    assert len(finished) == len({r["optimizer.lr"] for r in finished}) == N_TRIALS + 1
+    # three cut trials (the killed one found RUNNING on resume and failed), each one's
+    # configuration queued again once, and that re-run completed
+    study = load_recorded_study(sweep)
+    cut = [t for t in study.trials if t.state.name == "FAIL"]
+    assert len(cut) == 3
+    for trial in cut:
+        [rerun] = [t for t in study.trials if t.user_attrs.get(REQUEUED_ATTR) == trial.number]
+        assert rerun.params == trial.params
+        assert rerun.state.name == "COMPLETE"
+    assert (sweep / "best.yaml").is_file()
+    assert list(sweep.glob("*.png")) == []  # hydra.sweeper.report=false: no report drawn
 
 
 IMPOSSIBLE_WIDTH = "1000000000000"  # a 64 x 1e12 weight: the allocation fails at once
 
 
+@pytest.mark.long
 def test_failed_trials_are_rows_and_the_sweep_goes_on(tmp_path: Path) -> None:
     result = run_train(
         "-m",

@@ -296,6 +296,7 @@ def test_verdict(first: list[float], second: list[float], words: str) -> None:
 # -- end to end ---------------------------------------------------------------------------
 
 
+@pytest.mark.long
 def test_a_sweep_with_repeats_records_one_row_per_configuration(tmp_path: Path) -> None:
     result = run_train(
         "-m",

@@ -97,13 +97,18 @@ def hyperband(tmp_path_factory: pytest.TempPathFactory) -> Swept:
     return Swept(sweep, shown)
 
 
+@pytest.mark.long
+@pytest.mark.xdist_group("report-hyperband")
 def test_the_records_agree_and_trials_were_pruned(hyperband: Swept) -> None:
     rows = assert_records_agree(hyperband.path)
     assert {"complete", "pruned"} <= {r["status"] for r in rows}
 
 
+@pytest.mark.xdist_group("report-hyperband")
 def test_a_live_progress_line_in_a_terminal(hyperband: Swept) -> None:
-    bar = r"sweep: +\d+%\|[^|]*\| (\d+)/8 \[(\S+)<(\S+), +[\d.]+s/trial, (best [^\]]*)\]"
+    # tqdm writes the rate as s/trial, or as trial/s when trials take under a second
+    rate = r"[\d.]+(?:s/trial|trial/s)"
+    bar = rf"sweep: +\d+%\|[^|]*\| (\d+)/8 \[(\S+)<(\S+), +{rate}, (best [^\]]*)\]"
     bars = re.findall(bar, hyperband.terminal)
     assert bars, hyperband.terminal[hyperband.terminal.rfind("sweep:") - 500 :][:1500]
     assert [int(done) for done, *_ in bars][-1] == 8
@@ -115,6 +120,7 @@ def test_a_live_progress_line_in_a_terminal(hyperband: Swept) -> None:
     assert re.search(r"\r {20,}\r\[[\d-]+ [\d:,]+\]\[HYDRA\] Launching", hyperband.terminal)
 
 
+@pytest.mark.xdist_group("report-hyperband")
 def test_no_tensorboard_noise_and_the_report_announced(hyperband: Swept) -> None:
     log = (hyperband.path / "report.log").read_text()
     assert "No path found" not in hyperband.terminal + log
@@ -124,6 +130,7 @@ def test_no_tensorboard_noise_and_the_report_announced(hyperband: Swept) -> None
     assert "wrote " in log and "Traceback" not in log
 
 
+@pytest.mark.xdist_group("report-hyperband")
 def test_reading_tensorboard_logs_is_quiet_under_hydras_root_logger(
     hyperband: Swept, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -140,6 +147,7 @@ def top_of(text: str) -> list[int]:
     return [int(line.split()[1]) for line in table if re.match(r"\s*\d+\s+\d+\s", line)]
 
 
+@pytest.mark.xdist_group("report-hyperband")
 def test_one_ranking_in_the_summary_best_yaml_and_the_report(hyperband: Swept) -> None:
     rows = results(hyperband.path)
     ranked = [int(r["number"]) for r in ranked_rows(rows, "min")]
@@ -164,6 +172,7 @@ def test_one_ranking_in_the_summary_best_yaml_and_the_report(hyperband: Swept) -
     assert order[len(ranked) : len(ranked) + len(pruned)] == pruned
 
 
+@pytest.mark.xdist_group("report-hyperband")
 def test_report_html_in_a_browser_shows_every_trial_and_sorts(hyperband: Swept) -> None:
     page = hyperband.path / "report.html"
     rows = results(hyperband.path)
@@ -189,6 +198,7 @@ def points_of(axis) -> int:
     return sum(len(c.get_offsets()) for c in axis.collections if isinstance(c, PathCollection))
 
 
+@pytest.mark.xdist_group("report-hyperband")
 def test_every_trial_with_a_value_is_in_every_plot_on_its_scale(hyperband: Swept) -> None:
     sweep = load_sweep(hyperband.path)
     with_value = [t for t in sweep.trials if t.has_value]
@@ -229,6 +239,7 @@ def test_every_trial_with_a_value_is_in_every_plot_on_its_scale(hyperband: Swept
     assert (hyperband.path / "importances.png").is_file()
 
 
+@pytest.mark.xdist_group("report-hyperband")
 def test_the_report_costs_the_sweep_under_half_a_second(hyperband: Swept) -> None:
     # What the sweep's end pays for its report (the hpsweep sweeper's recorder and the
     # callback of the other sweepers both call start_report): starting a detached drawer.
@@ -246,6 +257,7 @@ def test_the_report_costs_the_sweep_under_half_a_second(hyperband: Swept) -> Non
     assert page.stat().st_mtime_ns > before  # the detached process redrew the report
 
 
+@pytest.mark.xdist_group("report-hyperband")
 def test_optuna_dashboard_lists_the_study_and_its_trials(hyperband: Swept) -> None:
     channel = read_channel(hyperband.path)
     study = load_recorded_study(hyperband.path)

@@ -19,6 +19,7 @@ from tests.postgres_server import PostgresServer, running_postgres
 from tests.sweep_files import assert_records_agree, files_holding, sweep_dir_of
 
 
+@pytest.mark.long
 def test_two_sweep_processes_share_one_journal_study(tmp_path: Path) -> None:
     journal = tmp_path / "shared-study.log"
     command = [
@@ -61,6 +62,7 @@ def postgres() -> Iterator[PostgresServer]:
         yield server
 
 
+@pytest.mark.long
 def test_two_sweep_processes_share_one_postgresql_study(
     postgres: PostgresServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -111,6 +113,7 @@ def test_two_sweep_processes_share_one_postgresql_study(
     assert len(rows) == 8
 
 
+@pytest.mark.long
 def test_submitit_local_sweep_completes(tmp_path: Path) -> None:
     result = subprocess.run(
         [
@@ -134,6 +137,7 @@ def test_submitit_local_sweep_completes(tmp_path: Path) -> None:
     assert {r["status"] for r in rows} == {"complete"}
 
 
+@pytest.mark.long
 def test_joblib_workers_share_the_cores(tmp_path: Path) -> None:
     result = subprocess.run(
         [

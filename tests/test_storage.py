@@ -173,10 +173,12 @@ def postgres() -> Iterator[PostgresServer]:
         yield server
 
 
+@pytest.mark.xdist_group("storage-postgres")
 def test_the_server_with_the_right_password_opens(postgres: PostgresServer) -> None:
     dispose(make_storage(postgres.url(password=postgres.password)))
 
 
+@pytest.mark.xdist_group("storage-postgres")
 def test_a_server_that_is_down_is_connection_refused(postgres: PostgresServer) -> None:
     message = cannot_open("postgresql://alice:s3cretpw@127.0.0.1:1/hp")
     assert message == (
@@ -184,11 +186,13 @@ def test_a_server_that_is_down_is_connection_refused(postgres: PostgresServer) -
     )
 
 
+@pytest.mark.xdist_group("storage-postgres")
 def test_no_server_on_the_socket(postgres: PostgresServer, tmp_path: Path) -> None:
     message = cannot_open(f"postgresql://alice:s3cretpw@/hp?host={tmp_path}")
     assert message.endswith(": no such file or directory"), message
 
 
+@pytest.mark.xdist_group("storage-postgres")
 def test_a_wrong_password_is_named_and_masked(postgres: PostgresServer) -> None:
     message = cannot_open(postgres.url(password="wrong-guess"))
     masked = f"postgresql://alice:***@/hp?host={postgres.socket_dir}"
@@ -197,6 +201,7 @@ def test_a_wrong_password_is_named_and_masked(postgres: PostgresServer) -> None:
     )
 
 
+@pytest.mark.xdist_group("storage-postgres")
 def test_a_missing_database_is_named(postgres: PostgresServer) -> None:
     message = cannot_open(postgres.url(password=postgres.password, database="nope"))
     assert message.endswith(': database "nope" does not exist'), message

@@ -22,7 +22,8 @@ from tests.test_cli import run_train
 from tests.test_report import report, wait_for_page
 
 FAST = ("data=synthetic", "trainer.epochs=3")
-DIVERGING = "1000000000000.0"  # 1e12 as Hydra parses it, and results.csv records it
+# 1e12 and 1e13 as Hydra parses them, and results.csv records them
+DIVERGING = ("1000000000000.0", "10000000000000.0")
 
 
 def test_comma_lists_run_as_an_exact_grid_by_default(tmp_path: Path) -> None:
@@ -79,15 +80,18 @@ def test_best_yaml_reproduces_the_best_value(tpe_sweep: FinishedSweep, tmp_path:
     assert metrics["value"] == pytest.approx(best_value, rel=1e-6)
 
 
+@pytest.mark.long
 @pytest.mark.xdist_group("grid")
 def test_hydras_basic_sweeper_also_writes_results(grid_sweep: FinishedSweep) -> None:
     rows = assert_records_agree(grid_sweep.path)
+    rates = ("0.1", "1e-07", "0.3", DIVERGING[0], "0.03", DIVERGING[1])
     assert [(r["optimizer.lr"], r["regularization"]) for r in rows] == [
-        (lr, reg) for lr in ("0.01", "0.1", DIVERGING) for reg in ("none", "dropout")
+        (lr, reg) for lr in rates for reg in ("none", "dropout")
     ]
     # a diverged trial is a row like any other and does not stop the sweep
-    assert [r["status"] for r in rows if r["optimizer.lr"] == DIVERGING] == ["diverged"] * 2
-    assert {r["status"] for r in rows if r["optimizer.lr"] != DIVERGING} == {"complete"}
+    assert [r["status"] for r in rows if r["optimizer.lr"] in DIVERGING] == ["diverged"] * 4
+    statuses = {r["status"] for r in rows if r["optimizer.lr"] not in DIVERGING}
+    assert statuses == {"complete", "early_stopped"}
 
 
 def test_stock_optuna_sweeper_keeps_working(tmp_path: Path) -> None:
@@ -124,6 +128,7 @@ def assert_pruned_where_the_study_says(sweep: Path, epochs: int) -> list[dict[st
     return rows
 
 
+@pytest.mark.long
 @pytest.mark.xdist_group("hyperband")
 def test_hyperband_prunes_without_early_stopping(hyperband_sweep: FinishedSweep) -> None:
     rows = assert_pruned_where_the_study_says(hyperband_sweep.path, epochs=9)
@@ -288,8 +293,9 @@ def test_results_and_the_report_while_the_sweep_runs(tmp_path: Path) -> None:
 
     process = subprocess.Popen(
         [
-            *(sys.executable, str(TRAIN_PY), "-m", "optimizer.lr=0.001,0.002,0.003,0.004"),
-            *("trainer.epochs=100", "~callbacks.early_stopping", "hydra.sweep.dir=sweep"),
+            # two short trials, then one long enough to be read while it runs
+            *(sys.executable, str(TRAIN_PY), "-m", "trainer.epochs=5,5,400"),
+            *("~callbacks.early_stopping", "hydra.sweep.dir=sweep"),
         ],
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,

@@ -20,9 +20,8 @@ from tensorboard.util import tensor_util
 from hpsweep.sweep.outcome import RunStatus
 from hpsweep.training import train
 from hpsweep.training.callbacks import RunState, TrainingCallback
-from tests.conftest import ComposeTrain
-from tests.sweep_files import SESSION_STATUS, assert_records_agree, results, sweep_dir_of
-from tests.test_cli import run_train
+from tests.conftest import ComposeTrain, FinishedSweep
+from tests.sweep_files import SESSION_STATUS, results
 
 
 def read_run(logdir: Path) -> EventAccumulator:
@@ -248,33 +247,13 @@ class TensorBoardServer:
             self.process.wait(timeout=30)
 
 
-# 12 trials, so that text order (0, 1, 10, 11, 2, …) and trial order differ: SGD over
-# learning rates that train, barely move (early stopped), and blow up (diverged).
-SWEEP = (
-    "-m",
-    "hydra/sweeper=grid",
-    "optimizer=sgd",
-    "optimizer.lr=0.1,1e-7,0.3,1e12,0.03,1e13",
-    "regularization=none,dropout",
-    "callbacks.early_stopping.min_delta=0.01",
-    "callbacks.early_stopping.patience=1",
-    "data=synthetic",
-    "trainer.epochs=3",
-    "trainer.num_threads=1",
-    "~hydra.callbacks.report",
-)
-
-
 @pytest.fixture(scope="module")
-def sweep_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    cwd = tmp_path_factory.mktemp("tensorboard-sweep")
-    result = run_train(*SWEEP, cwd=cwd)
-    assert result.returncode == 0, result.stderr
-    sweep = sweep_dir_of(cwd)
-    assert_records_agree(sweep)
-    return sweep
+def sweep_dir(grid_sweep: FinishedSweep) -> Path:
+    """conftest's 12-trial grid: trained, early-stopped and diverged trials."""
+    return grid_sweep.path
 
 
+# Tests of the shared sweep run on the xdist worker that ran it (see conftest).
 @pytest.fixture(scope="module")
 def tensorboard(sweep_dir: Path) -> Iterator[TensorBoardServer]:
     server = TensorBoardServer(sweep_dir, sweep_dir.parent / "tensorboard.log")
@@ -282,6 +261,7 @@ def tensorboard(sweep_dir: Path) -> Iterator[TensorBoardServer]:
     server.stop()
 
 
+@pytest.mark.xdist_group("grid")
 def test_job_folders_sort_in_trial_order(sweep_dir: Path) -> None:
     rows = sorted(results(sweep_dir), key=lambda r: int(r["number"]))
     folders = [Path(r["job_dir"]).name for r in rows]
@@ -292,6 +272,7 @@ def test_job_folders_sort_in_trial_order(sweep_dir: Path) -> None:
     assert statuses <= {"complete", "early_stopped", "diverged"}
 
 
+@pytest.mark.xdist_group("grid")
 def test_tensorboard_lists_the_trials_in_order_and_no_other_run(
     tensorboard: TensorBoardServer,
 ) -> None:
@@ -314,6 +295,7 @@ def test_tensorboard_lists_the_trials_in_order_and_no_other_run(
     assert ("val/loss", "val/loss (last epoch)") in metrics
 
 
+@pytest.mark.xdist_group("grid")
 def test_hparams_table_shows_the_status_word_and_the_final_values(
     tensorboard: TensorBoardServer, sweep_dir: Path
 ) -> None:
