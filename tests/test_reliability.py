@@ -156,6 +156,7 @@ def test_failed_trials_are_rows_and_the_sweep_goes_on(tmp_path: Path) -> None:
         "-m",
         f"model.width=16,{IMPOSSIBLE_WIDTH},32",
         "hydra.sweeper.max_failure_rate=0.5",
+        "hydra.sweeper.report=false",
         "data=synthetic",
         "trainer.epochs=2",
         cwd=tmp_path,
@@ -198,6 +199,7 @@ def test_diverged_trials_never_become_best(tmp_path: Path) -> None:
         "scheduler.gamma=1000,0.5",
         "data=synthetic",
         "trainer.epochs=4",
+        "hydra.sweeper.report=false",
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr

@@ -33,6 +33,7 @@ def test_two_sweep_processes_share_one_journal_study(tmp_path: Path) -> None:
         "hydra.sweeper.study_name=shared",
         "data=synthetic",
         "trainer.epochs=3",
+        "hydra.sweeper.report=false",
     ]
     processes = [
         # each process its own sampler seed, or both would propose the same values
@@ -85,6 +86,7 @@ def test_two_sweep_processes_share_one_postgresql_study(
                 f"hydra.sweep.dir=p{i}",
                 "data=synthetic",
                 "trainer.epochs=9",
+                "hydra.sweeper.report=false",
             ],
             cwd=tmp_path,
             stdout=console,
@@ -125,6 +127,7 @@ def test_submitit_local_sweep_completes(tmp_path: Path) -> None:
             "data=synthetic",
             "trainer.epochs=2",
             "hydra.launcher.timeout_min=5",
+            "hydra.sweeper.report=false",
         ],
         cwd=tmp_path,
         capture_output=True,

@@ -221,6 +221,7 @@ def test_an_app_that_returns_no_number_fails_its_trials_clearly(tmp_path: Path) 
         [
             *(sys.executable, "-W", "error", str(app), "-m", "hydra/sweeper=hpsweep"),
             *("+x=1,2", "hydra.sweeper.max_failure_rate=1", "hydra.sweep.dir=sweep"),
+            "hydra.sweeper.report=false",
         ],
         cwd=tmp_path,
         capture_output=True,

@@ -13,6 +13,7 @@ composing it again (tests/test_compose_once.py compares the two), in a few ms.
 from __future__ import annotations
 
 import copy
+import threading
 from typing import Any
 
 from hydra._internal.config_loader_impl import ConfigLoaderImpl
@@ -35,6 +36,10 @@ class ComposeOnceConfigLoader(ConfigLoader):
         self.loader = loader
         self.composed: dict[StructureKey, DictConfig] = {}
         self.parser = OverridesParser.create()
+        # The sweeper launches each job from its own dispatch thread, and a launcher
+        # that composes in the sweep's process (submitit) calls this from all of them:
+        # one composition at a time, as Hydra's loader was written for.
+        self.lock = threading.Lock()
 
     def __reduce__(self) -> tuple[Any, ...]:
         # A launcher that runs jobs in other processes (joblib, submitit) pickles its
@@ -43,6 +48,12 @@ class ComposeOnceConfigLoader(ConfigLoader):
         return _plain_loader, (self.loader,)
 
     def load_sweep_config(
+        self, master_config: DictConfig, sweep_overrides: list[str]
+    ) -> DictConfig:
+        with self.lock:
+            return self._load_sweep_config(master_config, sweep_overrides)
+
+    def _load_sweep_config(
         self, master_config: DictConfig, sweep_overrides: list[str]
     ) -> DictConfig:
         overrides = self.parser.parse_overrides(list(sweep_overrides))
