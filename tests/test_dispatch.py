@@ -20,7 +20,7 @@ from hydra_plugins.hpsweep_sweeper._dispatch import Dispatcher, Job
 from tests.conftest import TRAIN_PY
 from tests.sweep_files import assert_records_agree, results, sweep_dir_of, wait_for_rows
 from tests.test_cli import run_train
-from tests.test_report import png_size, report
+from tests.test_report import png_size, report_here
 
 
 class SleepingLauncher(Launcher):
@@ -93,7 +93,9 @@ JOBLIB = ("hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "hydra.sweeper.n_j
 
 
 @pytest.mark.long
-def test_short_trials_run_while_a_long_one_runs(tmp_path: Path) -> None:
+def test_short_trials_run_while_a_long_one_runs(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     result = run_train(
         "-m",
         *JOBLIB,
@@ -111,7 +113,7 @@ def test_short_trials_run_while_a_long_one_runs(tmp_path: Path) -> None:
     inside = [s for s, f in shorts if long_started < s and f < long_finished]
     assert len(inside) >= 2, (long_started, long_finished, shorts)
     # the report's timeline draws it: one bar per trial, from start to end
-    shown = report(sweep_dir_of(tmp_path), "--top", "1")
+    shown = report_here(sweep_dir_of(tmp_path), capfd, "--top", "1")
     assert shown.returncode == 0, shown.stderr
     width, height = png_size(sweep_dir_of(tmp_path) / "timeline.png")
     assert width >= 600 and height >= 150

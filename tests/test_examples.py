@@ -18,7 +18,7 @@ from optuna.trial import TrialState
 from hpsweep.sweep.channel import load_recorded_study, read_channel, registered_jobs
 from tests.conftest import ROOT
 from tests.sweep_files import assert_records_agree, sweep_dir_of
-from tests.test_report import png_size, report
+from tests.test_report import png_size, report_here
 
 EXAMPLES = ROOT / "examples"
 
@@ -48,7 +48,9 @@ def assert_pruned_rows_are_the_studys(sweep: Path) -> list[dict[str, str]]:
     return rows
 
 
-def test_a_plain_hydra_app_sweeps_with_hyperband(tmp_path: Path) -> None:
+def test_a_plain_hydra_app_sweeps_with_hyperband(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     result = run_example(
         "hydra_app",
         "app.py",
@@ -76,7 +78,7 @@ def test_a_plain_hydra_app_sweeps_with_hyperband(tmp_path: Path) -> None:
     # `hpsweep report` on the app's sweep writes the plots again.
     for png in sweep.glob("*.png"):
         png.unlink()
-    shown = report(sweep)
+    shown = report_here(sweep, capfd)
     assert shown.returncode == 0, shown.stderr
     assert "12 trials" in shown.stdout
     plots = {p.name: png_size(p) for p in sweep.glob("*.png")}

@@ -67,6 +67,19 @@ def report(sweep: Path, *flags: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def report_here(
+    sweep: Path, capfd: pytest.CaptureFixture[str], *flags: str
+) -> subprocess.CompletedProcess[str]:
+    """`hpsweep report` in the test's process: what `report` runs as a user would (this
+    module's tests), without another interpreter's start for tests of other things."""
+    from hpsweep.report.cli import main
+
+    capfd.readouterr()  # only what the report prints
+    code = main(["report", str(sweep), *flags])
+    out, err = capfd.readouterr()
+    return subprocess.CompletedProcess(["hpsweep", "report", str(sweep), *flags], code, out, err)
+
+
 def wait_for_page(sweep: Path, deadline_s: float = 180) -> Path:
     """report.html, which the background report writes last (after its PNGs)."""
     page = sweep / "report.html"

@@ -19,7 +19,7 @@ from hpsweep.sweep.channel import load_recorded_study, read_channel, registered_
 from tests.conftest import HYPERBAND, TRAIN_PY, FinishedSweep
 from tests.sweep_files import assert_records_agree, results, sweep_dir_of
 from tests.test_cli import run_train
-from tests.test_report import report, wait_for_page
+from tests.test_report import report_here, wait_for_page
 
 FAST = ("data=synthetic", "trainer.epochs=3")
 # 1e12 and 1e13 as Hydra parses them, and results.csv records them
@@ -287,7 +287,9 @@ def test_learning_rate_first_preset(tmp_path: Path) -> None:
     assert study.trials[0].distributions["optimizer.lr"].log
 
 
-def test_results_and_the_report_while_the_sweep_runs(tmp_path: Path) -> None:
+def test_results_and_the_report_while_the_sweep_runs(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     """results.csv grows as trials end, the running trial shows in TensorBoard before it
     ends, and `hpsweep report` reads a sweep that is still running."""
     from tests.test_tensorboard import read_run
@@ -325,7 +327,7 @@ def test_results_and_the_report_while_the_sweep_runs(tmp_path: Path) -> None:
         else:
             raise AssertionError("the running trial's scalars never reached TensorBoard")
 
-        shown = report(sweep)
+        shown = report_here(sweep, capfd)
         assert shown.returncode == 0, shown.stderr
         listed = re.search(r"(\d+) trials \((\d+) complete\)", shown.stdout)
         assert listed is not None, shown.stdout
