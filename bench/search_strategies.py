@@ -210,8 +210,14 @@ def sweep_trials(sweep_dir: Path) -> tuple[list[Trial], list[dict[str, float]]]:
         for row in rows
     ]
     fixed = {"number", "status", "value", "epochs", "seconds", "started", "finished"}
+    # The rest are the parameters (dotted config keys) and the run's final metrics
+    # (`val/loss`, `test/acc`, …: their names hold a slash).
     params = [
-        {k: float(v) for k, v in row.items() if k not in fixed and k not in ("job_dir", "reason")}
+        {
+            k: float(v)
+            for k, v in row.items()
+            if k not in fixed and k not in ("job_dir", "reason") and "/" not in k
+        }
         for row in rows
     ]
     return trials, params
