@@ -37,3 +37,16 @@ def test_attention_dim_divisible_by_heads() -> None:
 def test_unknown_activation() -> None:
     with pytest.raises(ValueError, match="choose one of relu"):
         MLP(input_shape=(5,), num_outputs=2, activation="swish")
+
+
+@pytest.mark.parametrize("make", [MLP, CNN], ids=["mlp", "cnn"])
+def test_no_dropout_is_no_layer_and_keeps_checkpoint_keys(make: type[torch.nn.Module]) -> None:
+    without, with_dropout = make((1, 8, 8), 10, dropout=0.0), make((1, 8, 8), 10, dropout=0.3)
+
+    def kinds(model: torch.nn.Module) -> set[str]:
+        return {type(m).__name__ for m in model.modules()}
+
+    assert not any(kind.startswith("Dropout") for kind in kinds(without))
+    assert any(kind.startswith("Dropout") for kind in kinds(with_dropout))
+    assert without.state_dict().keys() == with_dropout.state_dict().keys()
+    with_dropout.load_state_dict(without.state_dict())  # a checkpoint of one loads into the other
