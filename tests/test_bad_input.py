@@ -56,9 +56,9 @@ DATA_FILES: dict[str, Callable[[Path], object]] = {
 HYDRA = "hydra"
 
 
-def row(*args: str, message: str, by: str = "hpsweep", subprocess: bool = False) -> object:
-    """One bad command line; `subprocess`: the row that runs its error path for real."""
-    return pytest.param(list(args), message, by, subprocess, id=" ".join(args))
+def row(*args: str, message: str, by: str = "hpsweep", in_subprocess: bool = False) -> object:
+    """One bad command line; `in_subprocess`: the row that runs its error path for real."""
+    return pytest.param(list(args), message, by, in_subprocess, id=" ".join(args))
 
 
 def csv_args(name: str, target: str = "label") -> tuple[str, ...]:
@@ -67,22 +67,32 @@ def csv_args(name: str, target: str = "label") -> tuple[str, ...]:
 
 BAD_INPUT = [
     # -- what Hydra rejects: unknown option, unknown key, malformed override
-    row("optimizer=adamm", message="Could not find 'optimizer/adamm'", by=HYDRA, subprocess=True),
+    row(
+        "optimizer=adamm",
+        message="Could not find 'optimizer/adamm'",
+        by=HYDRA,
+        in_subprocess=True,
+    ),
     row("model=resnet", message="Could not find 'model/resnet'", by=HYDRA),
     row("trainer.epoch=3", message="Did you mean: 'epochs'?", by=HYDRA),
-    row("optimizer.lr=interval(1e-4", message="no viable alternative", by=HYDRA, subprocess=True),
+    row(
+        "optimizer.lr=interval(1e-4",
+        message="no viable alternative",
+        by=HYDRA,
+        in_subprocess=True,
+    ),
     row(
         "-m",
         "hydra.sweeper.n_trialz=3",
         message="Did you mean: 'n_trials'?",
         by=HYDRA,
-        subprocess=True,
+        in_subprocess=True,
     ),
     # -- values of a run
     row(
         "optimizer.lr=0",
         message="invalid value optimizer.lr=0: must be a number > 0",
-        subprocess=True,
+        in_subprocess=True,
     ),
     row("regularization.dropout=1", message="regularization.dropout=1: must be in [0, 1)"),
     row("trainer.batch_size=0", message="trainer.batch_size=0: must be an integer > 0"),
@@ -93,7 +103,7 @@ BAD_INPUT = [
     row(
         *csv_args("text.csv"),
         message="column 'city', row 1 (line 2): 'Paris' is not a number",
-        subprocess=True,
+        in_subprocess=True,
     ),
     row(*csv_args("gap.csv"), message="column 'f2', row 3 (line 4): an empty cell"),
     row(*csv_args("nan.csv"), message="column 'f1', row 2 (line 3): 'nan' is not a finite"),
@@ -125,7 +135,7 @@ BAD_INPUT = [
     # -- a sweep: its searched values, its sweeper's settings
     row("-m", "optimizer.lr=0", "model=mlp,cnn", message="invalid value optimizer.lr=0"),
     row("-m", "optimizer=adam,adamm", message="Could not find 'optimizer/adamm' Available"),
-    row("-m", "optimizer.lr=0.1,-1", message="invalid value optimizer.lr=-1", subprocess=True),
+    row("-m", "optimizer.lr=0.1,-1", message="invalid value optimizer.lr=-1", in_subprocess=True),
     row("-m", "regularization.dropout=0.1,1.5", message="regularization.dropout=1.5"),
     row("-m", "model=mlp,cnn", "model.width=8,0", message="invalid value model.width=0"),
     row("-m", "optimizer.lr=interval(1e-1,1e-4)", message="the bounds are in the wrong order"),
@@ -141,7 +151,7 @@ BAD_INPUT = [
         "-m",
         "hydra.sweeper.n_trials=0",
         message="hydra.sweeper.n_trials=0: must be an integ",
-        subprocess=True,
+        in_subprocess=True,
     ),
     row("-m", "hydra.sweeper.n_trials=-3", message="invalid value hydra.sweeper.n_trials=-3"),
     row("-m", "hydra.sweeper.n_jobs=0", message="invalid value hydra.sweeper.n_jobs=0"),

@@ -1,8 +1,8 @@
 """Nothing lost: failed trials, signals, a killed sweep resumed, colliding start times.
 
 Real subprocesses and real signals: a sampled sweep is started with Popen, cut mid-trial
-by SIGTERM, SIGINT and SIGKILL in turn, and resumed with the same command each time;
-every record must agree and every configuration run exactly once.
+by SIGTERM, SIGINT and SIGKILL in turn, and resumed each time (the last time asking for
+one trial more); every record must agree and every configuration run exactly once.
 """
 
 from __future__ import annotations

@@ -247,23 +247,19 @@ class TensorBoardServer:
             self.process.wait(timeout=30)
 
 
+# The tests below read conftest's 12-trial grid (trained, early-stopped and diverged
+# trials) and run on the xdist worker that ran it (their `grid` group mark).
 @pytest.fixture(scope="module")
-def sweep_dir(grid_sweep: FinishedSweep) -> Path:
-    """conftest's 12-trial grid: trained, early-stopped and diverged trials."""
-    return grid_sweep.path
-
-
-# Tests of the shared sweep run on the xdist worker that ran it (see conftest).
-@pytest.fixture(scope="module")
-def tensorboard(sweep_dir: Path) -> Iterator[TensorBoardServer]:
+def tensorboard(grid_sweep: FinishedSweep) -> Iterator[TensorBoardServer]:
+    sweep_dir = grid_sweep.path
     server = TensorBoardServer(sweep_dir, sweep_dir.parent / "tensorboard.log")
     yield server
     server.stop()
 
 
 @pytest.mark.xdist_group("grid")
-def test_job_folders_sort_in_trial_order(sweep_dir: Path) -> None:
-    rows = sorted(results(sweep_dir), key=lambda r: int(r["number"]))
+def test_job_folders_sort_in_trial_order(grid_sweep: FinishedSweep) -> None:
+    rows = sorted(results(grid_sweep.path), key=lambda r: int(r["number"]))
     folders = [Path(r["job_dir"]).name for r in rows]
     assert folders == [f"{n:02d}" for n in range(12)]
     assert sorted(folders) == folders
@@ -297,10 +293,10 @@ def test_tensorboard_lists_the_trials_in_order_and_no_other_run(
 
 @pytest.mark.xdist_group("grid")
 def test_hparams_table_shows_the_status_word_and_the_final_values(
-    tensorboard: TensorBoardServer, sweep_dir: Path
+    tensorboard: TensorBoardServer, grid_sweep: FinishedSweep
 ) -> None:
     groups = {g["name"]: g for g in tensorboard.wait_for_sessions(12)}
-    for row in results(sweep_dir):
+    for row in results(grid_sweep.path):
         group = groups[Path(row["job_dir"]).name]
         [session] = group["sessions"]
         assert group["hparams"]["status"] == row["status"]
