@@ -1,7 +1,11 @@
 """Benchmark: does averaging over seeds pick better configurations from a noisy objective?
 
 On digits with a small validation split (`data.val_fraction=0.05`: about 90 samples, so
-val/loss is noisy by design), for each sweep seed, at an equal budget of epochs:
+val/loss is noisy by design) that each training seed draws anew
+(`data.val_seed=${trainer.seed}`: the test split stays fixed, so repeats average the
+objective over 3 validation splits as well as 3 initializations — with a fixed split
+they averaged away only the initialization, and the split's own noise stayed), for
+each sweep seed, at an equal budget of epochs:
 
     (a) random search, 1 seed per configuration, 24 configurations
     (b) random search, hydra.sweeper.repeats=3, 8 configurations
@@ -13,7 +17,7 @@ over the same space (learning rate, width, weight decay), `--epochs` epochs at m
 job; (a) and (b) spend the same 24 x epochs epochs, (c) and (d) what their pruner lets
 them (printed). The sweep's pick (results.csv's first-ranked row, by mean with repeats)
 is then re-trained on 10 fresh seeds (trainer.seed=5000..5009), all with the same
-split, in one Hydra multirun from the pick's recorded config; we compare the mean
+test split, in one Hydra multirun from the pick's recorded config; we compare the mean
 test/loss over those 10 runs (the held-out test split, not the noisy validation one).
 
 Prints, per sweep seed, each arm's pick and its re-trained mean test loss; then in
@@ -41,7 +45,12 @@ SPACE = [
     "model.width=choice(16,32,64,128)",
     "regularization.weight_decay=tag(log,interval(1e-6,1e-1))",
 ]
-COMMON = ["data.val_fraction=0.05", "~callbacks.early_stopping", "hydra.sweeper.report=false"]
+COMMON = [
+    "data.val_fraction=0.05",
+    "data.val_seed=${trainer.seed}",
+    "~callbacks.early_stopping",
+    "hydra.sweeper.report=false",
+]
 FRESH_SEEDS = range(5000, 5010)
 ARMS = {
     "a random x1": ("random", 24, 1),

@@ -9,15 +9,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hydra.utils import instantiate
 
 from hpsweep.training.data import (
+    Splits,
     digits_arrays,
     infer_task,
     load_csv,
     load_digits,
     load_npz,
     make_synthetic,
+    split_arrays,
 )
+from hpsweep.training.trusted_targets import TRUSTED_TARGETS
+from tests.conftest import ComposeTrain
 
 
 @pytest.mark.parametrize(
@@ -61,6 +66,60 @@ def test_digits_split_is_fixed_by_split_seed() -> None:
     assert first.num_outputs == 10
     assert torch.equal(first.x_val, again.x_val)
     assert not torch.equal(first.x_val, other.x_val)
+
+
+def sample_ids(val_seed: int | None, split_seed: int = 0) -> dict[str, set[int]]:
+    """Which of 100 samples each split holds: labels are the samples' own indices."""
+    ids = np.arange(100)
+    data = split_arrays(
+        ids.astype(np.float32)[:, None],
+        ids,
+        "classification",
+        0.2,
+        0.2,
+        split_seed,
+        val_seed=val_seed,
+    )
+    return {name: set(getattr(data, f"y_{name}").tolist()) for name in ("train", "val", "test")}
+
+
+@pytest.mark.parametrize(
+    ("val_seed", "other", "same_val"),
+    [
+        (None, None, True),  # unset: split_seed alone fixes all three splits
+        (0, 0, True),  # the same val_seed, the same validation split
+        (0, 1, False),  # another val_seed validates on other samples ...
+        (None, 3, False),  # ... than the unset one, too
+    ],
+)
+def test_val_seed_reshuffles_validation_and_keeps_the_test_split(
+    val_seed: int | None, other: int | None, same_val: bool
+) -> None:
+    first, second = sample_ids(val_seed), sample_ids(other)
+    assert first["test"] == second["test"]
+    assert (first["val"] == second["val"]) is same_val
+    for splits in (first, second):
+        assert (len(splits["train"]), len(splits["val"]), len(splits["test"])) == (60, 20, 20)
+        assert splits["train"] | splits["val"] | splits["test"] == set(range(100))
+
+
+def test_val_seed_follows_the_training_seed_by_interpolation(
+    compose_train: ComposeTrain,
+) -> None:
+    """The README's recipe, typed on the command line: data.val_seed='${trainer.seed}'
+    gives every seed (so every repeat) its own validation split, on one test split."""
+
+    def digits(seed: int) -> Splits:
+        cfg = compose_train(
+            "data.val_fraction=0.05", "data.val_seed=${trainer.seed}", f"trainer.seed={seed}"
+        )
+        return instantiate(cfg.data, _execution_whitelist_=TRUSTED_TARGETS)
+
+    two, three = digits(2), digits(3)
+    assert len(two.x_val) == 90
+    assert torch.equal(two.y_test, three.y_test)
+    assert not torch.equal(two.y_val, three.y_val)
+    assert torch.equal(two.y_val, digits(2).y_val)
 
 
 def test_features_are_standardized_by_training_statistics() -> None:

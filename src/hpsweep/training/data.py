@@ -65,12 +65,17 @@ class Splits:
 
 
 def load_digits(
-    val_fraction: float = 0.2, test_fraction: float = 0.2, split_seed: int = 0
+    val_fraction: float = 0.2,
+    test_fraction: float = 0.2,
+    split_seed: int = 0,
+    val_seed: int | None = None,
 ) -> Splits:
     """scikit-learn's bundled 8x8 digits (1797 images, 10 classes): no download."""
     images, target = digits_arrays()
     images = images.astype(np.float32)[:, None, :, :]  # (N, 1, 8, 8)
-    return split_arrays(images, target, "classification", val_fraction, test_fraction, split_seed)
+    return split_arrays(
+        images, target, "classification", val_fraction, test_fraction, split_seed, val_seed=val_seed
+    )
 
 
 def digits_arrays() -> tuple[np.ndarray, np.ndarray]:
@@ -98,6 +103,7 @@ def make_synthetic(
     val_fraction: float = 0.2,
     test_fraction: float = 0.2,
     split_seed: int = 0,
+    val_seed: int | None = None,
 ) -> Splits:
     """Noisy class prototypes shaped like 1 x size x size images: fast and learnable."""
     rng = np.random.default_rng(split_seed)
@@ -106,7 +112,14 @@ def make_synthetic(
     noise = rng.normal(scale=3.0, size=(n_samples, 1, image_size, image_size))
     images = (prototypes[labels] + noise).astype(np.float32)
     return split_arrays(
-        images, labels, "classification", val_fraction, test_fraction, split_seed, n_classes
+        images,
+        labels,
+        "classification",
+        val_fraction,
+        test_fraction,
+        split_seed,
+        n_classes,
+        val_seed,
     )
 
 
@@ -117,10 +130,11 @@ def load_csv(
     val_fraction: float = 0.2,
     test_fraction: float = 0.2,
     split_seed: int = 0,
+    val_seed: int | None = None,
 ) -> Splits:
     """A CSV table with a header row: `target` is predicted from every other column."""
     x, y = read_csv(Path(path), target)
-    return _split_with_task(y, x, task, val_fraction, test_fraction, split_seed)
+    return _split_with_task(y, x, task, val_fraction, test_fraction, split_seed, val_seed)
 
 
 def load_npz(
@@ -129,10 +143,11 @@ def load_npz(
     val_fraction: float = 0.2,
     test_fraction: float = 0.2,
     split_seed: int = 0,
+    val_seed: int | None = None,
 ) -> Splits:
     """A NumPy .npz file with arrays `x` (samples first) and `y`."""
     x, y = read_npz(Path(path))
-    return _split_with_task(y, x, task, val_fraction, test_fraction, split_seed)
+    return _split_with_task(y, x, task, val_fraction, test_fraction, split_seed, val_seed)
 
 
 def split_arrays(
@@ -143,11 +158,20 @@ def split_arrays(
     test_fraction: float,
     split_seed: int,
     num_classes: int | None = None,
+    val_seed: int | None = None,
 ) -> Splits:
     """Shuffle with `split_seed`, cut into train/val/test, standardize features (and a
-    regression target) by the training split's statistics."""
+    regression target) by the training split's statistics.
+
+    `val_seed` (None: the split is `split_seed`'s alone) reshuffles which of the
+    non-test samples validate: the test split stays `split_seed`'s, so runs with other
+    val_seeds (say `data.val_seed=${trainer.seed}`, and repeats over seeds) average the
+    objective over several validation splits and still score on one test split."""
     n_train, n_val, _ = split_sizes(len(x), val_fraction, test_fraction)
     order = np.random.default_rng(split_seed).permutation(len(x))
+    if val_seed is not None:
+        pool = order[: n_train + n_val]
+        order[: n_train + n_val] = np.random.default_rng(val_seed).permutation(pool)
     train, val, test = np.split(order, [n_train, n_train + n_val])
 
     mean = x[train].mean(axis=0)
@@ -183,11 +207,21 @@ def split_arrays(
 
 
 def _split_with_task(
-    y: np.ndarray, x: np.ndarray, task: str, val_fraction: float, test_fraction: float, seed: int
+    y: np.ndarray,
+    x: np.ndarray,
+    task: str,
+    val_fraction: float,
+    test_fraction: float,
+    seed: int,
+    val_seed: int | None,
 ) -> Splits:
     resolved = resolve_task(y, task)
     if resolved == "classification":
         # Labels of any kind (strings, 3/7/9) become class indices 0..k-1.
         _, labels = np.unique(y, return_inverse=True)
-        return split_arrays(x, labels, resolved, val_fraction, test_fraction, seed)
-    return split_arrays(x, y.astype(np.float32), resolved, val_fraction, test_fraction, seed)
+        return split_arrays(
+            x, labels, resolved, val_fraction, test_fraction, seed, val_seed=val_seed
+        )
+    return split_arrays(
+        x, y.astype(np.float32), resolved, val_fraction, test_fraction, seed, val_seed=val_seed
+    )
