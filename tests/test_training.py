@@ -13,8 +13,9 @@ from omegaconf import OmegaConf
 from hpsweep.sweep.outcome import RunStatus
 from hpsweep.training import cpu_threads, resolve_device, train
 from hpsweep.training.callbacks import RunState, TrainingCallback
-from hpsweep.training.data import load_csv
-from hpsweep.training.loop import evaluate, loss_to_target_units
+from hpsweep.training.data import load_csv, load_digits
+from hpsweep.training.loop import evaluate, loss_to_target_units, train_one_epoch
+from hpsweep.training.models import MLP
 from hpsweep.training.objective import UnknownMetricError, objective_value
 from tests.conftest import ComposeTrain
 from tests.data_files import write_blobs_csv
@@ -84,6 +85,20 @@ def test_regression_losses_are_in_the_targets_units(tmp_path: Path) -> None:
     y_val = data.y_val.numpy().ravel() * data.y_std + data.y_mean  # back to the file's values
     assert np.abs(y_val[:, None] - y[None, :]).min(axis=1).max() < 1e-2
     assert loss == pytest.approx(np.mean((y_val - data.y_mean) ** 2), rel=1e-4)
+
+
+@pytest.mark.parametrize("batch_size", [64, 100, 2000])  # a short last batch; one batch
+def test_an_epochs_training_loss_is_the_mean_over_samples(batch_size: int) -> None:
+    """With a learning rate of 0 the weights stay put, so the epoch's loss, summed
+    batch by batch, must equal the loss of the whole training split at once."""
+    data = load_digits()
+    model = MLP(data.input_shape, data.num_outputs)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    generator = torch.Generator().manual_seed(0)
+    epoch_loss = train_one_epoch(model, optimizer, loss_fn, data, batch_size, 0.0, generator)
+    whole = evaluate(model, data.x_train, data.y_train, "classification")["loss"]
+    assert len(data.x_train) % 64 and epoch_loss == pytest.approx(whole, rel=1e-5)
 
 
 def test_diverging_run_stops_at_the_first_non_finite_loss(
