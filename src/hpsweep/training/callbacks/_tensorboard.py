@@ -14,7 +14,7 @@ from tensorboard.plugins.scalar.summary_v2 import scalar_pb
 from tensorboard.plugins.text.summary_v2 import text_pb
 
 from hpsweep.sweep.outcome import RunStatus
-from hpsweep.tensorboard.events import EventWriter, session_end_pb
+from hpsweep.tensorboard.events import EventWriter, merged, session_end_pb
 from hpsweep.tensorboard.experiment import RUNNING, STATUS, final_tag, load_experiment
 from hpsweep.training.callbacks._base import RunState, TrainingCallback
 from hpsweep.training.monitor import Monitor
@@ -71,14 +71,13 @@ class TensorBoardLogger(TrainingCallback):
     def on_epoch_end(self, run: RunState, metrics: dict[str, float]) -> None:
         assert self.writer is not None, "on_fit_start opens the writer"
         self.monitor.update(metrics.get(self.monitor.metric, math.nan))
-        for tag, number in metrics.items():
-            self.writer.write(scalar_pb(tag, number), step=run.epoch)
+        scalars = [scalar_pb(tag, number) for tag, number in metrics.items()]
         if self.monitor.best is not None:
-            best_tag = f"best/{self.monitor.metric}"
-            self.writer.write(scalar_pb(best_tag, self.monitor.best), step=run.epoch)
+            scalars.append(scalar_pb(f"best/{self.monitor.metric}", self.monitor.best))
         # Epochs trained so far: in the HParams table it tells early-stopped and
         # pruned runs (and how far running ones are) from complete ones.
-        self.writer.write(scalar_pb("epochs", run.epoch), step=run.epoch)
+        scalars.append(scalar_pb("epochs", run.epoch))
+        self.writer.write(merged(scalars), step=run.epoch)
 
     def on_train_end(
         self, run: RunState, status: RunStatus, metrics: Mapping[str, float | int | str]
