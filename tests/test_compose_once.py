@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import pickle
 from collections.abc import Iterator
 
+import cloudpickle
 import pytest
 from hydra import initialize_config_dir
 from hydra.core.config_loader import ConfigLoader
 from hydra.core.global_hydra import GlobalHydra
+from hydra.core.singleton import Singleton
+from hydra.core.utils import setup_globals
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
@@ -38,6 +42,8 @@ JOBS = [
 class CountingLoader:
     """Hydra's loader, counting the compositions it is asked for."""
 
+    in_this_process = 0  # by every copy: a worker unpickles one per job
+
     def __init__(self, loader: ConfigLoader) -> None:
         self.loader = loader
         self.compositions = 0
@@ -46,6 +52,7 @@ class CountingLoader:
         self, master_config: DictConfig, sweep_overrides: list[str]
     ) -> DictConfig:
         self.compositions += 1
+        CountingLoader.in_this_process += 1
         return self.loader.load_sweep_config(master_config, sweep_overrides)
 
 
@@ -87,6 +94,31 @@ def test_a_kept_composition_is_not_changed_by_its_jobs(hydra_loader) -> None:
     assert OmegaConf.to_container(second) == OmegaConf.to_container(expected)
 
 
-def test_other_processes_get_hydras_own_loader(hydra_loader) -> None:
+def compose_as_a_worker(payload: bytes, master: DictConfig, lr: float) -> int:
+    """What Hydra's joblib launcher does in a worker for each job: restore Hydra's
+    globals, unpickle the sweep's context (this loader in it), compose the job's config.
+    Returns how many compositions Hydra's loader has made in this process so far."""
+    setup_globals()
+    loader, state = pickle.loads(payload)
+    Singleton.set_state(state)
+    composed = loader.load_sweep_config(master, [f"optimizer.lr={lr}"])
+    assert composed.optimizer.lr == lr
+    return CountingLoader.in_this_process
+
+
+def test_a_worker_process_composes_each_structure_once(hydra_loader) -> None:
+    loader, master = hydra_loader
+    # cloudpickle, as joblib sends it (Hydra's state holds resolvers defined in functions)
+    context = (ComposeOnceConfigLoader(CountingLoader(loader)), Singleton.get_state())
+    payload = cloudpickle.dumps(context)
+    with multiprocessing.get_context("spawn").Pool(1) as worker:  # one process, three jobs
+        counts = [
+            worker.apply(compose_as_a_worker, (payload, master, lr)) for lr in (0.1, 0.2, 0.3)
+        ]
+    assert counts == [1, 1, 1]
+
+
+def test_unpickled_in_its_own_process_it_is_the_same_loader(hydra_loader) -> None:
     loader, _ = hydra_loader
-    assert type(pickle.loads(pickle.dumps(ComposeOnceConfigLoader(loader)))) is type(loader)
+    once = ComposeOnceConfigLoader(loader)
+    assert pickle.loads(pickle.dumps(once)) is once
