@@ -17,7 +17,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from hpsweep.sweep.channel import registered_job_dir
-from hpsweep.sweep.outcome import TrialOutcome, job_dir_of
+from hpsweep.sweep.outcome import RunStatus, TrialOutcome, job_dir_of
 from hpsweep.sweep.results import (
     RESULTS_FILE,
     append_row,
@@ -64,13 +64,25 @@ class SweepRecorder:
         """A trial a signal cut off: the launch never returned, so the row comes from the
         record the job wrote as it stopped (or, if it wrote none, from the signal). With
         repeats the configuration is failed, "interrupted by ...", as the study is told:
-        it is queued again and all its repeats run again on resume."""
+        it is queued again and all its repeats run again on resume.
+
+        A job that failed as it was cut off failed *because* the sweep stopped it (a
+        Ray worker ends with SystemExit when the sweep shuts Ray down): its row says
+        the signal, with the start and seconds the job recorded, and so does the job's
+        own record."""
         if repeats:
             self.record(job_number, overrides, TrialOutcome.of_error(interrupt))
             return
         job_dir = registered_job_dir(self.sweep_dir, job_number)
         recorded = TrialOutcome.read(job_dir) if job_dir is not None else None
-        self.record(job_number, overrides, recorded or TrialOutcome.of_error(interrupt))
+        cut = TrialOutcome.of_error(interrupt)
+        if recorded is None:
+            recorded = cut
+        elif recorded.status == RunStatus.FAILED and recorded.reason != cut.reason:
+            started, seconds = recorded.started, recorded.seconds
+            recorded = TrialOutcome.of_error(interrupt, started=started, seconds=seconds)
+            recorded.write(job_dir)  # the job's own record says the same as its row
+        self.record(job_number, overrides, recorded)
 
     def finish(self) -> None:
         """best.yaml, the summary, and (unless hydra.sweeper.report=false) the report,
