@@ -13,7 +13,7 @@ TORCH ?= torch==2.13.0
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet $(TORCH)
-	$(PYTHON) -m pip install --quiet -e ".[dev,dashboard,lightning]"
+	$(PYTHON) -m pip install --quiet -e ".[dev,dashboard,lightning,ray]"
 	touch $@
 
 run: $(VENV)/.installed
@@ -31,6 +31,8 @@ bench: $(VENV)/.installed
 	$(PYTHON) bench/launcher_throughput.py
 	$(PYTHON) bench/launcher_throughput.py --threads 1
 	$(PYTHON) bench/journal_load.py
+	$(PYTHON) bench/dispatch.py
+	$(PYTHON) bench/shared_study.py
 
 clean:
 	rm -rf $(VENV) outputs

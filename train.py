@@ -11,6 +11,7 @@ runs; torch and TensorBoard are imported only inside `main`, so that stop is qui
 import logging
 import math
 import sys
+import warnings
 from pathlib import Path
 
 import hydra
@@ -25,6 +26,14 @@ from hpsweep.training.trusted_targets import TRUSTED_TARGETS
 
 log = logging.getLogger(__name__)
 register_resolvers()
+# hydra-ray-launcher (the ray extra) registers its resolver with OmegaConf's deprecated
+# call when Hydra imports it, on every command: that warning is the plugin's to fix.
+warnings.filterwarnings(
+    "ignore",
+    r"register_new_resolver\(\) is deprecated",
+    UserWarning,
+    r"hydra_plugins\.hydra_ray_launcher",
+)
 
 
 @hydra.main(config_path="conf", config_name="train", execution_whitelist=TRUSTED_TARGETS)

@@ -16,14 +16,14 @@ from pathlib import Path
 
 import yaml
 
-from tests.conftest import TRAIN_PY
+from tests.conftest import TRAIN_PY, WARNINGS_AS_ERRORS
 from tests.data_files import write_blobs_csv
 
 
 def run_train(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
     return subprocess.run(
-        [sys.executable, "-W", "error", str(TRAIN_PY), *args],
+        [sys.executable, *WARNINGS_AS_ERRORS, str(TRAIN_PY), *args],
         cwd=cwd,
         env=env,
         capture_output=True,

@@ -16,7 +16,7 @@ import pytest
 from optuna.trial import TrialState
 
 from hpsweep.sweep.channel import load_recorded_study, read_channel, registered_jobs
-from tests.conftest import ROOT
+from tests.conftest import ROOT, WARNINGS_AS_ERRORS
 from tests.sweep_files import assert_records_agree, sweep_dir_of
 from tests.test_report import png_size, report_here
 
@@ -28,7 +28,7 @@ def run_example(example: str, script: str, *args: str, cwd: Path, python_flags: 
     shutil.copytree(EXAMPLES / example, cwd, dirs_exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
     return subprocess.run(
-        [sys.executable, "-W", "error", *python_flags, script, *args],
+        [sys.executable, *WARNINGS_AS_ERRORS, *python_flags, script, *args],
         cwd=cwd,
         env=env,
         capture_output=True,

@@ -37,7 +37,7 @@ from hpsweep.report.plots import (
 from hpsweep.sweep.channel import load_recorded_study, read_channel
 from hpsweep.sweep.results import ranked_rows
 from tests.browser import rendered_dom
-from tests.conftest import TRAIN_PY
+from tests.conftest import TRAIN_PY, WARNINGS_AS_ERRORS
 from tests.dashboard import dashboard, get_json
 from tests.sweep_files import assert_records_agree, results, sweep_dir_of
 from tests.terminal import run_in_terminal
@@ -102,7 +102,7 @@ class Swept:
 def hyperband(tmp_path_factory: pytest.TempPathFactory) -> Swept:
     cwd = tmp_path_factory.mktemp("hyperband")
     code, shown = run_in_terminal(
-        [sys.executable, "-W", "error", str(TRAIN_PY), "-m", *HYPERBAND], cwd
+        [sys.executable, *WARNINGS_AS_ERRORS, str(TRAIN_PY), "-m", *HYPERBAND], cwd
     )
     assert code == 0, shown[-3000:]
     sweep = sweep_dir_of(cwd)

@@ -16,7 +16,7 @@ import pytest
 from optuna.trial import TrialState
 
 from hpsweep.sweep.channel import load_recorded_study, read_channel, registered_jobs
-from tests.conftest import HYPERBAND, TRAIN_PY, FinishedSweep
+from tests.conftest import HYPERBAND, TRAIN_PY, WARNINGS_AS_ERRORS, FinishedSweep
 from tests.sweep_files import assert_records_agree, results, sweep_dir_of
 from tests.test_cli import run_train
 from tests.test_report import report_here, wait_for_page
@@ -219,7 +219,7 @@ def test_an_app_that_returns_no_number_fails_its_trials_clearly(tmp_path: Path) 
     )
     result = subprocess.run(
         [
-            *(sys.executable, "-W", "error", str(app), "-m", "hydra/sweeper=hpsweep"),
+            *(sys.executable, *WARNINGS_AS_ERRORS, str(app), "-m", "hydra/sweeper=hpsweep"),
             *("+x=1,2", "hydra.sweeper.max_failure_rate=1", "hydra.sweep.dir=sweep"),
             "hydra.sweeper.report=false",
         ],

@@ -67,6 +67,8 @@ class Dispatcher:
             slots = 1
         self.slots = slots
         self.barrier = barrier
+        if slots > 1:
+            prepare_for_threads(launcher)
         self.running: dict[Future, Job] = {}
         self.inline: Job | None = None  # the job the in-process launcher runs right now
         self.finished: list[tuple[Job, Any]] = []  # the in-process launcher's, not yet taken
@@ -158,14 +160,49 @@ def _ended(future: Future) -> bool:
     return future.done() and not future.cancelled() and future.exception() is None
 
 
+def is_ray(launcher: Any) -> bool:
+    return type(launcher).__module__.startswith("hydra_plugins.hydra_ray_launcher")
+
+
+def prepare_for_threads(launcher: Any) -> None:
+    """What a launcher needs before several threads call `launch` at once.
+
+    hydra-ray-launcher's `launch` starts Ray itself when Ray is not running yet: two
+    threads doing that at once start it twice (Ray refuses: "called ray.init twice").
+    So Ray is started here, once, by the launcher's own `start_ray` and its own config.
+    First the launcher's own default for `object_store_memory` is put in that config:
+    its `launch` sets it with `setdefault`, which Hydra 1.4's read-only, struct config
+    refuses.
+    """
+    if not is_ray(launcher):
+        return
+    from hydra_plugins.hydra_ray_launcher._launcher_util import start_ray
+    from omegaconf import open_dict, read_write
+
+    init = launcher.ray_cfg.init
+    with read_write(init), open_dict(init):
+        init.setdefault("object_store_memory", RAY_OBJECT_STORE_BYTES)
+    start_ray(init)
+
+
+# hydra-ray-launcher's own default (its _core.launch), see prepare_for_threads.
+RAY_OBJECT_STORE_BYTES = 78643200
+
+
 def stop_workers(launcher: Any) -> None:
     """End the worker processes that run the launcher's jobs, where we can reach them.
 
     Joblib's launcher runs jobs in loky worker processes, children of this one: they are
     terminated (SIGTERM: a job unwinds as on Ctrl-C, closing its TensorBoard file),
-    or a worker would finish its current job after the sweep has stopped. Submitit's
-    and Ray's jobs are their scheduler's to cancel.
+    or a worker would finish its current job after the sweep has stopped. Ray's jobs
+    run in the workers of the Ray this sweep started: shutting it down ends them (a Ray
+    cluster the sweep only joined, `hydra.launcher.ray.init.address=...`, keeps its
+    tasks: they are that cluster's to cancel). Submitit's jobs are their scheduler's.
     """
     if type(launcher).__module__.startswith("hydra_plugins.hydra_joblib_launcher"):
         for worker in multiprocessing.active_children():
             worker.terminate()
+    elif is_ray(launcher):
+        import ray
+
+        ray.shutdown()
