@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import signal
 import statistics
 import subprocess
 import time
@@ -48,6 +49,27 @@ def wait_for_rows(sweep: Path, count: int, process: subprocess.Popen[str]) -> No
             return
         time.sleep(0.05)
     raise AssertionError(f"the sweep never wrote {count} row(s); it exited {process.poll()}")
+
+
+def stop_sweep_after_rows(command: list[str], cwd: Path, sweep: Path, rows: int) -> str:
+    """Start the sweep `command`, SIGTERM it once results.csv has `rows` rows; it must
+    exit 143. Returns what it printed."""
+    process = subprocess.Popen(
+        command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    wait_for_rows(sweep, rows, process)
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 143, output[-3000:]
+    return output
+
+
+def assert_stopped(job_dirs: list[str], seconds: float = 3) -> None:
+    """The jobs of these folders no longer run: their train.log stays the same size."""
+    logs = [Path(job_dir) / "train.log" for job_dir in job_dirs]
+    sizes = [log.stat().st_size if log.exists() else 0 for log in logs]
+    time.sleep(seconds)
+    assert sizes == [log.stat().st_size if log.exists() else 0 for log in logs], job_dirs
 
 
 SESSION_STATUS = {

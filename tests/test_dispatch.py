@@ -3,7 +3,6 @@ on Hydra's own launchers; stopped cleanly by a signal, workers included."""
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 import time
@@ -18,7 +17,13 @@ from hydra.plugins.launcher import Launcher
 from hpsweep.training import resolve_device
 from hydra_plugins.hpsweep_sweeper._dispatch import Dispatcher, Job
 from tests.conftest import TRAIN_PY
-from tests.sweep_files import assert_records_agree, results, sweep_dir_of, wait_for_rows
+from tests.sweep_files import (
+    assert_records_agree,
+    assert_stopped,
+    results,
+    stop_sweep_after_rows,
+    sweep_dir_of,
+)
 from tests.test_cli import run_train
 from tests.test_report import png_size, report_here
 
@@ -128,22 +133,13 @@ def test_interrupting_a_joblib_sweep_stops_its_workers_and_resumes(tmp_path: Pat
         *("trainer.epochs=30", "~callbacks.early_stopping", "hydra.sweeper.report=false"),
         f"hydra.sweep.dir={sweep}",
     ]
-    process = subprocess.Popen(
-        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    wait_for_rows(sweep, 1, process)
-    process.send_signal(signal.SIGTERM)
-    output, _ = process.communicate(timeout=120)
-    assert process.returncode == 143, output
+    stop_sweep_after_rows(command, tmp_path, sweep, rows=1)
 
     rows = assert_records_agree(sweep)
     cut = [r for r in rows if r["reason"] == "interrupted by SIGTERM"]
     assert cut, rows
     # The workers were ended with the sweep: a cut-off job's folder stops changing.
-    logs = {r["job_dir"]: (Path(r["job_dir"]) / "train.log") for r in cut}
-    sizes = {d: log.stat().st_size if log.exists() else 0 for d, log in logs.items()}
-    time.sleep(3)
-    assert sizes == {d: log.stat().st_size if log.exists() else 0 for d, log in logs.items()}
+    assert_stopped([r["job_dir"] for r in cut])
     assert not any((Path(r["job_dir"]) / "metrics.json").exists() for r in cut)
 
     resumed = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)

@@ -4,17 +4,15 @@ dispatched without a batch barrier, stopped with the sweep, resumed."""
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
-import time
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import TRAIN_PY
-from tests.sweep_files import assert_records_agree, wait_for_rows
+from tests.sweep_files import assert_records_agree, assert_stopped, stop_sweep_after_rows
 from tests.test_dispatch import timestamps
 
 pytest.importorskip("hydra_plugins.hydra_ray_launcher", reason="the ray extra is not installed")
@@ -38,15 +36,9 @@ def test_a_ray_sweep_runs_short_trials_beside_a_long_one_stops_and_resumes(
         *("data=synthetic", "~callbacks.early_stopping", "hydra.sweeper.report=false"),
         f"hydra.sweep.dir={sweep}",
     ]
-    process = subprocess.Popen(
-        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
     # Trial 0 trains 600 epochs; 1, 2 and 3 one each, one after another in the other
     # slot. Behind a batch barrier, 2 and 3 would wait for 0 to end.
-    wait_for_rows(sweep, 3, process)
-    process.send_signal(signal.SIGTERM)
-    output, _ = process.communicate(timeout=120)
-    assert process.returncode == 143, output[-3000:]
+    stop_sweep_after_rows(command, tmp_path, sweep, rows=3)
 
     rows = {r["number"]: r for r in assert_records_agree(sweep)}
     assert [rows[n]["status"] for n in ("1", "2", "3")] == ["complete"] * 3, rows
@@ -57,10 +49,7 @@ def test_a_ray_sweep_runs_short_trials_beside_a_long_one_stops_and_resumes(
     cut_at = datetime.fromisoformat(cut["finished"])
     assert all(timestamps(rows[n])[1] < cut_at for n in ("2", "3")), rows
     # The sweep shut its Ray down: the long job's worker is gone, its log stops growing.
-    log = Path(cut["job_dir"]) / "train.log"
-    size = log.stat().st_size
-    time.sleep(3)
-    assert log.stat().st_size == size
+    assert_stopped([cut["job_dir"]])
     # Ray ends the job, with SystemExit if it gets to run Python: if it wrote its own
     # record, that says why, as its row does.
     record = Path(cut["job_dir"]) / "metrics.json"
