@@ -4,7 +4,8 @@ Both train the default MLP on digits with Adam (lr 1e-3, batch 64) for the same
 epochs, each as its own process, alternating, several times. For each run length it
 prints the median wall times and their ratio (target: train.py <= 1.05x the
 hand-written loop), the same ratio for training alone (data loading to final metric,
-timed inside each process), and train.py's fixed cost in seconds.
+timed inside each process), and train.py's fixed cost in seconds; then the floor under
+that fixed cost: Hydra's own start (bench/hydra_start_app.py against `import torch`).
 
     python bench/train_overhead.py [--epochs 30 300] [--repeats 3]
 """
@@ -28,6 +29,18 @@ def timed(command: list[str], cwd: Path) -> tuple[float, str]:
     started = time.perf_counter()
     result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=True)
     return time.perf_counter() - started, result.stdout
+
+
+def hydra_start(repeats: int, work: Path) -> tuple[float, float]:
+    """Median wall seconds of (a Hydra app that only imports torch, `import torch`)."""
+    app, bare = [], []
+    for repeat in range(repeats):
+        app_dir = f"hydra.run.dir={work / f'hydra-start-{repeat}'}"
+        app.append(
+            timed([sys.executable, str(ROOT / "bench" / "hydra_start_app.py"), app_dir], work)[0]
+        )
+        bare.append(timed([sys.executable, "-c", "import torch"], work)[0])
+    return statistics.median(app), statistics.median(bare)
 
 
 def measure(epochs: int, repeats: int, work: Path) -> dict[str, tuple[float, float]]:
@@ -84,6 +97,11 @@ def main() -> None:
                 f" {ours_wall - base_wall:>10.2f}s"
                 f"  {'met' if wall_ratio <= TARGET else 'NOT met'} (<= {TARGET:.2f}x)"
             )
+        app, bare = hydra_start(args.repeats, Path(tmp))
+        print(
+            f"Hydra's own start: a Hydra app on conf/ that only imports torch {app:.2f}s, "
+            f"`import torch` {bare:.2f}s: {app - bare:.2f}s that every Hydra app pays"
+        )
 
 
 if __name__ == "__main__":

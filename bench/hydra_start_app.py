@@ -1,0 +1,23 @@
+"""What every Hydra app pays before it trains: train_overhead.py's floor.
+
+A `@hydra.main` app on train.py's own conf/ that imports torch (as train.py and the
+hand-written loop do) and returns: Hydra's import, composition of the config, the
+run folder's `.hydra/` files and logging set-up, and nothing of hpsweep's training.
+"""
+
+import hydra
+from omegaconf import DictConfig
+
+from hpsweep.sweep.resolvers import register_resolvers
+from hpsweep.training.trusted_targets import TRUSTED_TARGETS
+
+register_resolvers()  # conf/ uses hpsweep's resolvers, as train.py does
+
+
+@hydra.main(config_path="../conf", config_name="train", execution_whitelist=TRUSTED_TARGETS)
+def main(cfg: DictConfig) -> None:
+    import torch  # noqa: F401  (both contenders import it)
+
+
+if __name__ == "__main__":
+    main()
