@@ -8,7 +8,9 @@ as is and once without the report drawn at the sweep's end (`hydra.sweeper.repor
 and with Hydra's stock Optuna sweeper. The report is drawn by a detached process after
 the sweep returns: the benchmark waits for it, untimed, before the next contender.
 Prints the wall times, their ratios to the hand-written loop (target for hpsweep
-<= 1.05x) and the extra milliseconds per trial.
+<= 1.05x) and the extra milliseconds per trial; then the floor: what a job costs the
+sweep when its task trains nothing (a sweep over bench/hydra_start_app.py), against the
+milliseconds a trial may cost for 1.05x.
 
     python bench/sweeper_overhead.py [--trials 40] [--epochs 60]
 """
@@ -56,6 +58,23 @@ def timed(command: list[str], cwd: Path) -> tuple[float, str]:
     started = time.perf_counter()
     done = subprocess.run(command, cwd=cwd, check=True, capture_output=True, text=True)
     return time.perf_counter() - started, done.stdout
+
+
+def floor_per_job(trials: int, work: Path) -> float:
+    """Seconds a job costs the sweep when its task returns at once: the hpsweep sweeper
+    (Hydra's launcher and run_job around each job, ask/tell, records) over an app that
+    trains nothing, less that app's single run, per job."""
+    app = str(ROOT / "bench" / "hydra_start_app.py")
+    single, _ = timed([sys.executable, app, f"hydra.run.dir={work / 'floor-run'}"], work)
+    sweep, _ = timed(
+        [
+            *(sys.executable, app, "-m", "hydra/sweeper=random", "hydra.sweeper.report=false"),
+            *("optimizer.lr=tag(log,interval(1e-4,1e-1))", f"hydra.sweeper.n_trials={trials}"),
+            f"hydra.sweep.dir={work / 'floor-sweep'}",
+        ],
+        work,
+    )
+    return (sweep - single) / trials
 
 
 def wait_for_report(sweep: Path, timeout: float = 300) -> float | None:
@@ -124,6 +143,7 @@ def main() -> None:
             )
             drawn = wait_for_report(sweep)
             report_after = report_after if drawn is None else drawn
+        job_floor = floor_per_job(args.trials, work)
     print(
         f"{args.trials} trials of up to {args.epochs} digits epochs (early stopping on; "
         f"{trial_seconds:.2f} s a trial in the loop), random search over lr, seed 0"
@@ -136,6 +156,11 @@ def main() -> None:
         print(f"the background report was done {report_after:.1f} s after the sweep returned")
     ratio = walls["python train.py -m, hpsweep sweeper"] / loop
     print(f"target hpsweep <= {TARGET:.2f}x: {'met' if ratio <= TARGET else 'NOT met'}")
+    budget = (TARGET - 1) * loop / args.trials
+    print(
+        f"a job of a task that trains nothing costs the sweep {1000 * job_floor:.0f} ms "
+        f"(bench/hydra_start_app.py, {args.trials} jobs); 1.05x allows {1000 * budget:.0f} ms"
+    )
 
 
 if __name__ == "__main__":
