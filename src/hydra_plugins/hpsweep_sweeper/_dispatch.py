@@ -67,7 +67,7 @@ class Dispatcher:
             slots = 1
         self.slots = slots
         self.barrier = barrier
-        if slots > 1:
+        if not self.in_process:
             prepare_for_threads(launcher)
         self.running: dict[Future, Job] = {}
         self.inline: Job | None = None  # the job the in-process launcher runs right now
@@ -165,14 +165,14 @@ def is_ray(launcher: Any) -> bool:
 
 
 def prepare_for_threads(launcher: Any) -> None:
-    """What a launcher needs before several threads call `launch` at once.
+    """What a launcher needs before the dispatch threads call its `launch`.
 
     hydra-ray-launcher's `launch` starts Ray itself when Ray is not running yet: two
     threads doing that at once start it twice (Ray refuses: "called ray.init twice").
     So Ray is started here, once, by the launcher's own `start_ray` and its own config.
     First the launcher's own default for `object_store_memory` is put in that config:
     its `launch` sets it with `setdefault`, which Hydra 1.4's read-only, struct config
-    refuses.
+    refuses (with one slot too).
     """
     if not is_ray(launcher):
         return
