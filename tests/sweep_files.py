@@ -64,8 +64,9 @@ def stop_sweep_after_rows(command: list[str], cwd: Path, sweep: Path, rows: int)
     return output
 
 
-def assert_stopped(job_dirs: list[str], seconds: float = 3) -> None:
-    """The jobs of these folders no longer run: their train.log stays the same size."""
+def assert_stopped(job_dirs: list[str], seconds: float = 1) -> None:
+    """The jobs of these folders no longer run: their train.log stays the same size (a
+    running job logs every epoch, tens of times a second)."""
     logs = [Path(job_dir) / "train.log" for job_dir in job_dirs]
     sizes = [log.stat().st_size if log.exists() else 0 for log in logs]
     time.sleep(seconds)
