@@ -33,11 +33,7 @@ _THIS_PROCESS: dict[str, ComposeOnceConfigLoader] = {}
 
 
 def _loader_in_this_process(token: str, loader: ConfigLoader) -> ComposeOnceConfigLoader:
-    kept = _THIS_PROCESS.get(token)
-    if kept is None:
-        _THIS_PROCESS.clear()  # a worker serves one sweep at a time: keep only its loader
-        kept = ComposeOnceConfigLoader(loader, token)
-    return kept
+    return _THIS_PROCESS.get(token) or ComposeOnceConfigLoader(loader, token)
 
 
 class ComposeOnceConfigLoader(ConfigLoader):
@@ -46,6 +42,9 @@ class ComposeOnceConfigLoader(ConfigLoader):
     def __init__(self, loader: ConfigLoader, token: str | None = None) -> None:
         self.loader = loader
         self.token = token or uuid.uuid4().hex
+        # A process serves one sweep at a time: it keeps only that sweep's loader (and
+        # its compositions), not every loader it ever made.
+        _THIS_PROCESS.clear()
         _THIS_PROCESS[self.token] = self
         self.composed: dict[StructureKey, DictConfig] = {}
         self.parser = OverridesParser.create()

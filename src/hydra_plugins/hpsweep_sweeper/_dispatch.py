@@ -160,8 +160,13 @@ def _ended(future: Future) -> bool:
     return future.done() and not future.cancelled() and future.exception() is None
 
 
-def is_ray(launcher: Any) -> bool:
-    return type(launcher).__module__.startswith("hydra_plugins.hydra_ray_launcher")
+def from_plugin(launcher: Any, plugin: str) -> bool:
+    """Whether the launcher is one of Hydra's plugin `plugin` (hydra_joblib_launcher…)."""
+    return type(launcher).__module__.startswith(f"hydra_plugins.{plugin}")
+
+
+# hydra-ray-launcher's own default (its _core.launch), see prepare_for_threads.
+RAY_OBJECT_STORE_BYTES = 78643200
 
 
 def prepare_for_threads(launcher: Any) -> None:
@@ -174,7 +179,7 @@ def prepare_for_threads(launcher: Any) -> None:
     its `launch` sets it with `setdefault`, which Hydra 1.4's read-only, struct config
     refuses (with one slot too).
     """
-    if not is_ray(launcher):
+    if not from_plugin(launcher, "hydra_ray_launcher"):
         return
     from hydra_plugins.hydra_ray_launcher._launcher_util import start_ray
     from omegaconf import open_dict, read_write
@@ -183,10 +188,6 @@ def prepare_for_threads(launcher: Any) -> None:
     with read_write(init), open_dict(init):
         init.setdefault("object_store_memory", RAY_OBJECT_STORE_BYTES)
     start_ray(init)
-
-
-# hydra-ray-launcher's own default (its _core.launch), see prepare_for_threads.
-RAY_OBJECT_STORE_BYTES = 78643200
 
 
 def stop_workers(launcher: Any) -> None:
@@ -199,10 +200,10 @@ def stop_workers(launcher: Any) -> None:
     cluster the sweep only joined, `hydra.launcher.ray.init.address=...`, keeps its
     tasks: they are that cluster's to cancel). Submitit's jobs are their scheduler's.
     """
-    if type(launcher).__module__.startswith("hydra_plugins.hydra_joblib_launcher"):
+    if from_plugin(launcher, "hydra_joblib_launcher"):
         for worker in multiprocessing.active_children():
             worker.terminate()
-    elif is_ray(launcher):
+    elif from_plugin(launcher, "hydra_ray_launcher"):
         import ray
 
         ray.shutdown()
