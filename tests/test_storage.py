@@ -4,6 +4,9 @@ storage that cannot be opened named in one line — against a real PostgreSQL se
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +25,7 @@ from hpsweep.sweep.storage import (
     mask_password,
     split_password,
 )
-from tests.conftest import ComposeTrain
+from tests.conftest import WARNINGS_AS_ERRORS, ComposeTrain
 from tests.postgres_server import PostgresServer, running_postgres
 
 MASKED = [
@@ -150,10 +153,80 @@ def test_journal_paths_that_cannot_be_written_are_refused_and_nothing_is_created
     assert sorted(tmp_path.rglob("*")) == before
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
-def test_a_journal_in_a_read_only_folder_is_refused(tmp_path: Path) -> None:
-    (tmp_path / "ro").mkdir(mode=0o555)
-    assert "permission denied" in cannot_open(str(tmp_path / "ro" / "study.log"))
+# Runs the check in a process of its own; as root, that process first becomes `nobody`,
+# once it has imported what it needs (the interpreter may sit in /root, closed to nobody).
+CHECK_UNPRIVILEGED = """
+import os, sys
+from hpsweep.sweep.storage import StorageError, check_storage
+if os.geteuid() == 0:
+    os.setgroups([])
+    os.setgid(65534)
+    os.setuid(65534)
+try:
+    check_storage(sys.argv[1])
+except StorageError as error:
+    print(error)
+"""
+
+
+def cannot_open_unprivileged(spec: str) -> str:
+    """check_storage's message for `spec`, for a user without root's rights."""
+    command = [sys.executable, *WARNINGS_AS_ERRORS, "-c", CHECK_UNPRIVILEGED, spec]
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    assert result.stderr == ""
+    return result.stdout.strip()
+
+
+@pytest.fixture
+def open_folder() -> Iterator[Path]:
+    """A folder anyone may enter (pytest's tmp_path sits in one only its owner may)."""
+    with tempfile.TemporaryDirectory(prefix="hpsweep-test-") as name:
+        os.chmod(name, 0o755)
+        yield Path(name)
+
+
+def test_a_journal_in_a_read_only_folder_is_refused(open_folder: Path) -> None:
+    read_only = open_folder / "ro"
+    read_only.mkdir(mode=0o555)
+    for spec, cannot in [
+        (read_only / "study.log", "files"),
+        (read_only / "new" / "deeper" / "study.log", "folders"),
+    ]:
+        assert cannot_open_unprivileged(str(spec)) == (
+            f"cannot open the study storage {spec}: "
+            f"cannot create {cannot} in {read_only} (permission denied)"
+        )
+    assert list(open_folder.rglob("*")) == [read_only]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root writes into a read-only folder")
+def test_root_is_not_refused_a_read_only_folder_it_can_write(tmp_path: Path) -> None:
+    read_only = tmp_path / "ro"
+    read_only.mkdir(mode=0o555)
+    journal = read_only / "new" / "study.log"
+    check_storage(str(journal))
+    assert list(read_only.iterdir()) == []  # the check made nothing that stays
+    make_storage(str(journal))  # and its yes was true
+    assert journal.is_file()
+
+
+def test_a_journal_where_even_root_cannot_create_anything_is_refused() -> None:
+    # os.access says yes to root on /proc; creating anything there fails for everyone.
+    message = cannot_open("/proc/hpsweep/journal.log")
+    assert message.startswith(
+        "cannot open the study storage /proc/hpsweep/journal.log: cannot create folders in /proc ("
+    )
+    assert not Path("/proc/hpsweep").exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to make a folder nobody may enter")
+def test_a_folder_the_user_may_not_enter_is_named(open_folder: Path) -> None:
+    closed = open_folder / "closed"
+    closed.mkdir(mode=0o700)  # root's alone: closed to nobody
+    assert cannot_open_unprivileged(str(closed / "study.log")) == (
+        f"cannot open the study storage {closed / 'study.log'}: "
+        f"permission denied on {closed / 'study.log'}"
+    )
 
 
 def test_an_sqlite_file_that_cannot_be_created_is_refused(tmp_path: Path) -> None:

@@ -35,6 +35,27 @@ def test_an_unreachable_study_stops_with_one_masked_line_and_leaves_nothing(
     assert list(tmp_path.iterdir()) == []  # no multirun/, no study, no results.csv
 
 
+def test_a_journal_even_root_cannot_create_stops_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    # os.access says yes to root on /proc; the sweep used to find out only after
+    # TensorBoard's experiment file was in the sweep folder (issue 24, item 6).
+    result = run_train(
+        "-m",
+        "optimizer.lr=interval(1e-4,1e-1)",
+        "hydra.sweeper.storage=/proc/hpsweep/journal.log",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith(
+        "Error: cannot open the study storage /proc/hpsweep/journal.log: "
+        "cannot create folders in /proc ("
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.fixture
 def postgres() -> Iterator[PostgresServer]:
     with running_postgres() as server:

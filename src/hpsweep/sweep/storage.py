@@ -22,6 +22,7 @@ import logging
 import os
 import re
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -112,9 +113,10 @@ def make_storage(spec: str) -> Any:
 
 
 def check_storage(spec: str) -> None:
-    """Raise StorageError unless the storage can be opened, creating nothing on disk: an
+    """Raise StorageError unless the storage can be opened, leaving nothing on disk: an
     RDB URL is connected to (Optuna creates its tables there, as the sweep would); for a
-    journal file, the path is checked without creating the file or its folders."""
+    journal file, stand-ins of what the sweep will make are made and removed again
+    (journal_path_problem)."""
     resolved = resolve(spec)
     if is_url(resolved):
         dispose(make_storage(spec))
@@ -125,17 +127,60 @@ def check_storage(spec: str) -> None:
 
 
 def journal_path_problem(path: Path) -> str | None:
-    """Why a journal file could not be written at `path` (None: it could)."""
-    if path.is_dir():
-        return "it is a folder; give the path of a file"
-    if path.exists():
-        return None if os.access(path, os.W_OK) else "permission denied"
-    ancestor = path.parent
-    while not ancestor.exists():  # the sweeper creates the missing folders
-        ancestor = ancestor.parent
+    """Why a journal file could not be written at `path` (None: it could).
+
+    Proven by trying, not by os.access: that says yes to root everywhere, /proc and
+    root-squashed NFS included, and the sweep then failed after its folder existed."""
+    try:
+        if path.is_dir():
+            return "it is a folder; give the path of a file"
+        if path.exists():
+            open(path, "ab").close()  # as Optuna opens it; changes neither bytes nor mtime
+            return _creation_problem(path.parent, make_folder=False)
+        ancestor = path.parent
+        while not ancestor.exists():  # the sweeper creates the missing folders
+            ancestor = ancestor.parent
+    except OSError as error:  # a folder on the way that this user may not look into
+        return f"{_reason(error)} on {error.filename}"
     if not ancestor.is_dir():
         return f"{ancestor} is not a folder"
-    return None if os.access(ancestor, os.W_OK) else f"permission denied on {ancestor}"
+    return _creation_problem(ancestor, make_folder=ancestor != path.parent)
+
+
+def _creation_problem(folder: Path, make_folder: bool) -> str | None:
+    """Why the sweep could not make its journal in `folder` (None: it could): makes and
+    removes a file and its lock, a symbolic link (journal_lock), as the sweep will, and
+    first a folder for them when the sweep has folders to create. Every name is a fresh
+    temporary one: the real folders are left to the sweep, and another sweep creating
+    them at this moment is never disturbed."""
+    made: list[Path] = []  # removed in reverse: the link, the file, the folder
+    step = "folders" if make_folder else "files"
+    try:
+        inside = folder
+        if make_folder:
+            inside = Path(tempfile.mkdtemp(prefix=".hpsweep-check-", dir=folder))
+            made.append(inside)
+            step = "files"
+        handle, name = tempfile.mkstemp(prefix=".hpsweep-check-", dir=inside)
+        os.close(handle)
+        made.append(Path(name))
+        step = "the journal's lock (a symbolic link)"
+        os.symlink(name, name + ".lock")
+        made.append(Path(name + ".lock"))
+    except OSError as error:
+        return f"cannot create {step} in {folder} ({_reason(error)})"
+    finally:
+        for path in reversed(made):
+            if path == made[0] and make_folder:
+                path.rmdir()
+            else:
+                path.unlink()
+    return None
+
+
+def _reason(error: OSError) -> str:
+    """'permission denied' from [Errno 13] Permission denied."""
+    return (error.strerror or type(error).__name__).lower()
 
 
 def dispose(storage: Any) -> None:
