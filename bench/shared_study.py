@@ -35,8 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 
+from hpsweep.search.bookkeeping import claimed_numbers, surplus  # noqa: E402
 from hpsweep.sweep.storage import make_storage  # noqa: E402
-from hydra_plugins.hpsweep_sweeper._bookkeeping import claimed_numbers, surplus  # noqa: E402
 from tests.postgres_server import running_postgres  # noqa: E402
 
 EPOCHS = 9

@@ -17,9 +17,9 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.hparams import api_pb2, metadata
 
 from hpsweep.report import load_sweep
+from hpsweep.search.bookkeeping import JOB_ATTR, STATUS_ATTR
 from hpsweep.sweep.channel import CHANNEL_FILE, recorded_study, registered_jobs
 from hpsweep.sweep.outcome import FINISHED, RunStatus, TrialOutcome
-from hydra_plugins.hpsweep_sweeper._bookkeeping import JOB_ATTR, STATUS_ATTR
 
 
 def sweep_dir_of(cwd: Path) -> Path:

@@ -22,6 +22,7 @@ from hpsweep.sweep.results import (
     start_results,
     sweep_mode,
 )
+from hpsweep.sweep.settings import SWEEPER_TARGET
 from hpsweep.sweep.trial import SweepTrial
 from tests.conftest import PRESETS_DIR, ROOT
 from tests.sweep_files import assert_records_agree
@@ -77,7 +78,7 @@ def test_hyperband_reads_the_apps_keys_only_when_it_has_them(
 @pytest.mark.parametrize(
     ("target", "records"),
     [
-        ("hydra_plugins.hpsweep_sweeper.hpsweep_sweeper.HpsweepSweeper", True),
+        (SWEEPER_TARGET, True),
         ("hydra._internal.core_plugins.basic_sweeper.BasicSweeper", False),
         ("hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper", False),
     ],

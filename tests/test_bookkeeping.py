@@ -6,8 +6,7 @@ import pytest
 from optuna.distributions import FloatDistribution
 from optuna.trial import FrozenTrial, TrialState, create_trial
 
-from hpsweep.sweep.outcome import RunStatus, TrialOutcome
-from hydra_plugins.hpsweep_sweeper._bookkeeping import (
+from hpsweep.search.bookkeeping import (
     REQUEUED_ATTR,
     SURPLUS_ATTR,
     claimed_numbers,
@@ -18,6 +17,7 @@ from hydra_plugins.hpsweep_sweeper._bookkeeping import (
     surplus,
     tell_arguments,
 )
+from hpsweep.sweep.outcome import RunStatus, TrialOutcome
 
 C, P, F, R, W = (
     TrialState.COMPLETE,

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from hydra.utils import get_class
 
+from hpsweep.sweep.settings import SWEEPER_TARGET
 from hpsweep.training import train
 from tests.conftest import CONF_DIR, PRESETS_DIR, ComposeTrain
 from tests.data_files import write_blobs_csv, write_blobs_npz
@@ -68,7 +69,7 @@ def test_regularization_options_share_knobs(option: str, compose_train: ComposeT
     assert cfg.optimizer.weight_decay == 1e-3
 
 
-HPSWEEP = "hydra_plugins.hpsweep_sweeper.hpsweep_sweeper.HpsweepSweeper"
+HPSWEEP = SWEEPER_TARGET
 SWEEPER_TARGETS = {
     "grid": "hydra._internal.core_plugins.basic_sweeper.BasicSweeper",
     "optuna": "hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper",  # stock

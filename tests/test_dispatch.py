@@ -14,8 +14,8 @@ import pytest
 from hydra.core.utils import JobReturn, JobStatus
 from hydra.plugins.launcher import Launcher
 
+from hpsweep.search.dispatch import Dispatcher, Job
 from hpsweep.training import resolve_device
-from hydra_plugins.hpsweep_sweeper._dispatch import Dispatcher, Job
 from tests.conftest import TRAIN_PY
 from tests.sweep_files import (
     assert_records_agree,

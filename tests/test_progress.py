@@ -14,7 +14,7 @@ import termios
 
 import pytest
 
-from hydra_plugins.hpsweep_sweeper._progress import (
+from hpsweep.search.progress import (
     SweepProgress,
     clock_text,
     progress_line,

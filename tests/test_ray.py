@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from hpsweep.search.bookkeeping import REQUEUED_ATTR
 from hpsweep.sweep.channel import load_recorded_study
-from hydra_plugins.hpsweep_sweeper._bookkeeping import REQUEUED_ATTR
 from tests.conftest import TRAIN_PY
 from tests.sweep_files import assert_records_agree, assert_stopped, stop_sweep_after_rows
 from tests.test_dispatch import timestamps

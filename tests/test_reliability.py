@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from hpsweep.search.bookkeeping import REQUEUED_ATTR
 from hpsweep.sweep.channel import load_recorded_study
-from hydra_plugins.hpsweep_sweeper._bookkeeping import REQUEUED_ATTR
 from tests.conftest import TRAIN_PY
 from tests.sweep_files import assert_records_agree, results, sweep_dir_of, wait_for_rows
 from tests.test_cli import run_train

@@ -15,18 +15,18 @@ from omegaconf import DictConfig, OmegaConf
 
 from hpsweep.report.confirm import Confirmed, t_interval, verdict, welch_p
 from hpsweep.report.loading import Trial
-from hpsweep.sweep.channel import JOURNAL_FILE, make_storage, register_job, write_channel
-from hpsweep.sweep.outcome import RunStatus, TrialOutcome
-from hpsweep.sweep.results import header, parameter_columns, ranked_rows
-from hpsweep.sweep.settings import SettingsError, check_settings
-from hpsweep.sweep.trial import PRUNED_AT_ATTR, SweepTrial
-from hydra_plugins.hpsweep_sweeper._repeats import (
+from hpsweep.search.repeats import (
     RepeatPlan,
     aggregate,
     configuration_outcome,
     job_numbers,
     jobs_of,
 )
+from hpsweep.sweep.channel import JOURNAL_FILE, make_storage, register_job, write_channel
+from hpsweep.sweep.outcome import RunStatus, TrialOutcome
+from hpsweep.sweep.results import header, parameter_columns, ranked_rows
+from hpsweep.sweep.settings import SettingsError, check_settings
+from hpsweep.sweep.trial import PRUNED_AT_ATTR, SweepTrial
 from tests.sweep_files import assert_records_agree, results, sweep_dir_of
 from tests.test_cli import run_train
 
@@ -200,7 +200,8 @@ def test_bad_repeat_settings(settings: dict, message: str) -> None:
 
 
 def test_repeats_need_the_apps_seed_key() -> None:
-    from hpsweep.hydra_callbacks.validate import HPSWEEP_SWEEPER, validate_sweeper_settings
+    from hpsweep.hydra_callbacks.validate import validate_sweeper_settings
+    from hpsweep.sweep.settings import SWEEPER_TARGET as HPSWEEP_SWEEPER
     from hpsweep.training.validation import ConfigError
 
     def config(seed_key: str) -> DictConfig:

@@ -36,6 +36,7 @@ from hpsweep.report.plots import (
 )
 from hpsweep.sweep.channel import load_recorded_study, read_channel
 from hpsweep.sweep.results import ranked_rows
+from hpsweep.sweep.settings import SWEEPER_TARGET
 from tests.browser import rendered_dom
 from tests.conftest import TRAIN_PY, WARNINGS_AS_ERRORS
 from tests.dashboard import dashboard, get_json
@@ -380,7 +381,7 @@ def test_the_report_ranks_as_results_ranked_rows() -> None:
     assert [t.has_value for t in trials] == [True, True, True, False, False]
 
 
-HPSWEEP_SWEEPER = "hydra_plugins.hpsweep_sweeper.hpsweep_sweeper.HpsweepSweeper"
+HPSWEEP_SWEEPER = SWEEPER_TARGET
 # The report's log axes follow the sweeper's scale rule (hpsweep.sweep.spec.log_scale):
 # hpsweep's for its sweepers, Hydra's (tagged log only) for the stock optuna sweeper.
 LOG_AXES = [

@@ -13,7 +13,7 @@ import pytest
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
-from hydra_plugins.hpsweep_sweeper._bookkeeping import SURPLUS_ATTR
+from hpsweep.search.bookkeeping import SURPLUS_ATTR
 from tests.conftest import TRAIN_PY
 from tests.postgres_server import PostgresServer, running_postgres
 from tests.sweep_files import assert_records_agree, files_holding, sweep_dir_of

@@ -10,14 +10,14 @@ from optuna.distributions import (
     IntDistribution,
 )
 
-from hpsweep.sweep.spec import SweepSpec
-from hydra_plugins.hpsweep_sweeper._search_space import (
+from hpsweep.search.space import (
     SearchSpace,
     describe,
     grid_combinations,
     is_finite,
     search_space,
 )
+from hpsweep.sweep.spec import SweepSpec
 
 
 def space_of(overrides: list[str], conditional: dict | None = None) -> SearchSpace:

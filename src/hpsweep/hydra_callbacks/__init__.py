@@ -9,7 +9,7 @@ start and end, around whichever sweeper Hydra runs (conf/train.yaml lists them).
 - `report.WriteReport`: the report's PNGs when a sweep ends.
 
 The last two serve Hydra's basic sweeper and the stock Optuna sweeper; the hpsweep
-sweeper does the same itself, for any app (hydra_plugins/hpsweep_sweeper/_recording.py).
+sweeper does the same itself, for any app (hpsweep.search.recording).
 
 Hydra fires these only at job and run boundaries; per-epoch work lives in the training
 loop's own callbacks (hpsweep.training.callbacks).

@@ -7,7 +7,7 @@ statuses as ours. At the end of the sweep it writes best.yaml, the full composed
 config of the best trial, and logs the summary (hpsweep.report.end_of_sweep).
 
 The hpsweep sweeper records its trials itself, for any app, with no callback
-(hydra_plugins/hpsweep_sweeper/_recording.py); this callback stands aside in its
+(hpsweep.search.recording); this callback stands aside in its
 sweeps so that no row is written twice.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 from hydra.core.utils import JobReturn
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from hpsweep.sweep.outcome import outcome_of_job
 from hpsweep.sweep.results import (
@@ -28,15 +28,14 @@ from hpsweep.sweep.results import (
     outcome_row,
     start_results,
 )
+from hpsweep.sweep.settings import is_hpsweep_sweeper
 from hpsweep.sweep.spec import SweepSpec, is_dry_run
-
-HPSWEEP_SWEEPER = "hydra_plugins.hpsweep_sweeper.hpsweep_sweeper.HpsweepSweeper"
 
 
 def records_itself(config: DictConfig) -> bool:
     """Whether the multirun's sweeper is hpsweep's, which writes results.csv, best.yaml,
     the summary and the report itself."""
-    return OmegaConf.select(config, "hydra.sweeper._target_", default=None) == HPSWEEP_SWEEPER
+    return is_hpsweep_sweeper(config)
 
 
 class RecordResults(Callback):

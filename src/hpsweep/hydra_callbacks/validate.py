@@ -20,88 +20,45 @@ optimizer.lr=-1: must be a number > 0".
 
 from __future__ import annotations
 
-import itertools
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-from hydra.core.override_parser.types import IntervalSweep
 from hydra.errors import HydraException
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from hpsweep.sweep.settings import SettingsError, check_settings, nothing_to_prune
-from hpsweep.sweep.spec import Parameter, SweepSpec, SweepSpecError
+from hpsweep.sweep.settings import (
+    SettingsError,
+    base_seed,
+    check_settings,
+    is_hpsweep_sweeper,
+    nothing_to_prune,
+)
+from hpsweep.sweep.spec import SweepSpec, SweepSpecError
 from hpsweep.training.validation import ConfigError, validate
 
 log = logging.getLogger(__name__)
 
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
-HPSWEEP_SWEEPER = "hydra_plugins.hpsweep_sweeper.hpsweep_sweeper.HpsweepSweeper"
 # Enough to cover any sweep typed on a command line; larger spaces are sampled anyway.
 MAX_COMPOSITIONS = 200
 
 Compose = Callable[[list[str]], DictConfig]
 
 
-def swept_values(parameter: Parameter) -> list[str]:
-    """The values to try for one parameter: each listed one, an interval's ends."""
-    override = parameter.override
-    sweep = override.value()
-    if isinstance(sweep, IntervalSweep):
-        if sweep.start > sweep.end:
-            raise ConfigError(
-                f"{override.input_line}: the bounds are in the wrong order; "
-                f"write interval({sweep.end}, {sweep.start})"
-            )
-        if "log" in sweep.tags and sweep.start <= 0:
-            raise ConfigError(
-                f"{override.input_line}: a log-scale interval needs a lower bound > 0"
-            )
-        return [str(sweep.start), str(sweep.end)]
-    return list(override.sweep_string_iterator())
-
-
-def trial_overrides(spec: SweepSpec) -> Iterator[list[str]]:
-    """Override lists to compose: every combination of the searched groups, each with
-    every searched leaf value in turn (the other leaves at their first value); each
-    conditional parameter's values under its condition."""
-    groups = [p for p in spec.unconditional if p.is_group]
-    leaves = [p for p in spec.unconditional if not p.is_group]
-    group_values = [[f"{p.key}={v}" for v in swept_values(p)] for p in groups]
-    leaf_values = [[f"{p.key}={v}" for v in swept_values(p)] for p in leaves]
-    firsts = [values[0] for values in leaf_values]
-    fixed = list(spec.fixed)
-    for group_combination in itertools.product(*group_values):
-        yield [*fixed, *group_combination, *firsts]
-        for index, values in enumerate(leaf_values):
-            for value in values[1:]:
-                yield [*fixed, *group_combination, *firsts[:index], value, *firsts[index + 1 :]]
-    for parameter in spec.conditional:
-        assert parameter.condition is not None
-        where = str(parameter.condition)
-        others = [line for line in firsts if line.split("=", 1)[0] != parameter.condition.key]
-        for value in swept_values(parameter):
-            yield [*fixed, where, *others, f"{parameter.key}={value}"]
-
-
 def validate_sweeper_settings(config: DictConfig) -> None:
     """Raise ConfigError for an invalid hydra.sweeper.* value of the hpsweep sweeper."""
-    if config.hydra.sweeper.get("_target_") != HPSWEEP_SWEEPER:
+    if not is_hpsweep_sweeper(config):
         return
+    sweeper = config.hydra.sweeper
     try:
-        check_settings(config.hydra.sweeper)
+        check_settings(sweeper)
+        base_seed(config, sweeper.get("repeats", 1), sweeper.get("seed_key", "trainer.seed"))
     except SettingsError as error:
         raise ConfigError(str(error)) from error
-    repeats = config.hydra.sweeper.get("repeats", 1)
-    seed_key = config.hydra.sweeper.get("seed_key", "trainer.seed")
-    if repeats > 1 and not isinstance(OmegaConf.select(config, seed_key, default=None), int):
-        raise ConfigError(
-            f"invalid value hydra.sweeper.seed_key={seed_key}: repeats need the app's seed, "
-            "an integer key of its config; name it with hydra.sweeper.seed_key"
-        )
 
 
 def pruning_warning(config: DictConfig) -> str | None:
@@ -132,7 +89,7 @@ def validate_sweep(config: DictConfig, compose: Compose) -> None:
                     "sweeper) runs lists only; sample intervals with hydra/sweeper=auto, tpe "
                     "or random"
                 )
-    for composed, line in enumerate(trial_overrides(spec)):
+    for composed, line in enumerate(spec.overrides_to_check()):
         if composed == MAX_COMPOSITIONS:
             return
         try:

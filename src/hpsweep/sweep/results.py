@@ -5,7 +5,7 @@
 With repeats (hydra.sweeper.repeats > 1) a row is one configuration over its seeds:
 `value` is the mean, and `value_sd,repeats,values` follow it (the sample sd, how many
 repeats finished, each repeat's value joined by `;`); `number` and `job_dir` are the
-first repeat's job (hydra_plugins/hpsweep_sweeper/_repeats.py).
+first repeat's job (hpsweep.search.repeats).
 
 The columns between job_dir and reason are the sweep's searched keys
 (hpsweep.sweep.spec), written in the header when the sweep starts; a row's status,

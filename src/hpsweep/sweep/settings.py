@@ -15,6 +15,9 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
+# The hpsweep sweeper's class, as a multirun's `hydra.sweeper._target_` names it; the
+# sweeper's ConfigStore schema (hydra_plugins/hpsweep_sweeper/config.py) sets it.
+SWEEPER_TARGET = "hydra_plugins.hpsweep_sweeper.hpsweep_sweeper.HpsweepSweeper"
 SEARCH_MODES = ("auto", "grid", "sample")
 DISPATCH_MODES = ("async", "batch")
 DIRECTIONS = ("minimize", "maximize")
@@ -55,6 +58,13 @@ PRUNER_RULES: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
 )
 
 
+def is_hpsweep_sweeper(config: Any) -> bool:
+    """Whether a multirun's config runs the hpsweep sweeper (any of its presets)."""
+    from omegaconf import OmegaConf
+
+    return OmegaConf.select(config, "hydra.sweeper._target_", default=None) == SWEEPER_TARGET
+
+
 def check_settings(settings: Mapping[str, Any]) -> None:
     """Raise SettingsError for the first invalid setting among those present."""
     for key, is_valid, requirement in SETTING_RULES:
@@ -73,6 +83,22 @@ def check_settings(settings: Mapping[str, Any]) -> None:
                 raise SettingsError(
                     f"invalid value hydra.sweeper.pruner.{key}={pruner[key]}: {requirement}"
                 )
+
+
+def base_seed(config: Any, repeats: int, seed_key: str) -> int:
+    """The app's own seed at `seed_key`, which repeats offset (0, 1, ...): an integer
+    (not a bool) of the composed config; 0 without repeats, where it is not read."""
+    from omegaconf import OmegaConf
+
+    if repeats <= 1:
+        return 0
+    base = OmegaConf.select(config, seed_key, default=None)
+    if not isinstance(base, int) or isinstance(base, bool):
+        raise SettingsError(
+            f"invalid value hydra.sweeper.seed_key={seed_key}: repeats need the app's seed, "
+            "an integer key of its config; name it with hydra.sweeper.seed_key"
+        )
+    return base
 
 
 def nothing_to_prune(pruner: Mapping[str, Any], max_epochs: int | None) -> str | None:

@@ -14,18 +14,22 @@ optimizer.momentum (only where optimizer=sgd), and the fixed override trainer.ep
 Command-line overrides win over a `params:` entry of the same key, as in Hydra's
 Optuna sweeper.
 
-The scale of an interval has one owner, `log_scale`: a positive `interval(a, b)`
+An interval has one owner, `Interval` (`Parameter.interval`): its bounds, checked once
+here (in order; a log scale needs a lower bound > 0), whether it is of integers, and
+its scale, `log_scale`: a positive `interval(a, b)`
 spanning two decades or more (b/a >= 100) is searched log-uniformly, so that
 `optimizer.lr=interval(1e-4,1e-1)` draws as many rates in [1e-4, 1e-3) as in
 [1e-2, 1e-1) — a linear draw would put 90% of them above 1e-2. `tag(log, ...)` is
 always log, `tag(linear, ...)` always linear. The hpsweep sweeper's distributions and
-the report's log axes both read it; the stock `optuna` sweeper keeps Hydra's meaning
+TensorBoard's HParams domains, the bad-input checks and the report's log axes all read
+it; the stock `optuna` sweeper keeps Hydra's meaning
 (log only when tagged).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import itertools
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -58,6 +62,32 @@ class SweepSpecError(ValueError):
 
 
 @dataclass(frozen=True)
+class Interval:
+    """A searched range of numbers: `interval(a,b)`, `int(interval(a,b))`, tagged or not."""
+
+    low: float
+    high: float
+    is_int: bool
+    log: bool  # searched log-uniformly (`log_scale`)
+
+    @classmethod
+    def of(cls, override: Override) -> Interval:
+        sweep = override.value()
+        assert isinstance(sweep, IntervalSweep)
+        if sweep.start > sweep.end:
+            raise SweepSpecError(
+                f"{override.input_line}: the bounds are in the wrong order; "
+                f"write interval({sweep.end}, {sweep.start})"
+            )
+        if "log" in sweep.tags and sweep.start <= 0:
+            raise SweepSpecError(
+                f"{override.input_line}: a log-scale interval needs a lower bound > 0"
+            )
+        is_int = isinstance(sweep.start, int) and isinstance(sweep.end, int)
+        return cls(sweep.start, sweep.end, is_int, log_scale(sweep))
+
+
+@dataclass(frozen=True)
 class Condition:
     """Where a conditional parameter is searched: trials whose `key` took `value`."""
 
@@ -66,6 +96,10 @@ class Condition:
 
     def __str__(self) -> str:
         return f"{self.key}={self.value}"
+
+    def holds(self, params: Mapping[str, Any]) -> bool:
+        """Whether a trial with these parameter values searches the condition's ones."""
+        return self.key in params and str(params[self.key]) == self.value
 
 
 @dataclass(frozen=True)
@@ -78,9 +112,14 @@ class Parameter:
     condition: Condition | None = None
 
     @property
+    def interval(self) -> Interval | None:
+        """The range searched; None for a list-like sweep (choice, comma list, range)."""
+        return Interval.of(self.override) if self.override.is_interval_sweep() else None
+
+    @property
     def log_scale(self) -> bool:
         """Searched log-uniformly by hpsweep's rule (`log_scale`); False unless an interval."""
-        return self.override.is_interval_sweep() and log_scale(self.override.value())
+        return self.interval is not None and self.interval.log
 
     def values(self) -> list[Any]:
         """The values of a list-like sweep (choice, comma list, range), as Hydra gives
@@ -88,6 +127,14 @@ class Parameter:
         if self.override.is_interval_sweep():
             return []
         return list(self.override.sweep_iterator())
+
+    def values_to_check(self) -> list[str]:
+        """The values a config is composed with before the sweep starts: each listed
+        one, an interval's two ends."""
+        if self.interval is not None:
+            sweep = self.override.value()
+            return [str(sweep.start), str(sweep.end)]
+        return list(self.override.sweep_string_iterator())
 
 
 @dataclass(frozen=True)
@@ -107,6 +154,30 @@ class SweepSpec:
     @property
     def conditional(self) -> list[Parameter]:
         return [p for p in self.parameters if p.condition is not None]
+
+    def overrides_to_check(self) -> Iterator[list[str]]:
+        """The override lists composed before a sweep starts (the bad-input check at
+        multirun start, the sweeper's dry run): every combination of the searched
+        groups, each with every searched leaf value in turn (the other leaves at their
+        first value); each conditional parameter's values under its condition. A
+        leaf may exist only in some options of a group, hence the combinations."""
+        groups = [p for p in self.unconditional if p.is_group]
+        leaves = [p for p in self.unconditional if not p.is_group]
+        group_values = [[f"{p.key}={v}" for v in p.values_to_check()] for p in groups]
+        leaf_values = [[f"{p.key}={v}" for v in p.values_to_check()] for p in leaves]
+        firsts = [values[0] for values in leaf_values]
+        fixed = list(self.fixed)
+        for combination in itertools.product(*group_values):
+            yield [*fixed, *combination, *firsts]
+            for index, values in enumerate(leaf_values):
+                for value in values[1:]:
+                    yield [*fixed, *combination, *firsts[:index], value, *firsts[index + 1 :]]
+        for parameter in self.conditional:
+            assert parameter.condition is not None
+            where = str(parameter.condition)
+            others = [line for line in firsts if line.split("=", 1)[0] != parameter.condition.key]
+            for value in parameter.values_to_check():
+                yield [*fixed, where, *others, f"{parameter.key}={value}"]
 
     @classmethod
     def of(cls, config: DictConfig) -> SweepSpec:
@@ -173,6 +244,8 @@ def _parse(
             condition = Condition(key, value)
             key_element = override.get_key_element()
             parameters.append(Parameter(key_element, override, False, condition))
+    for parameter in parameters:
+        _ = parameter.interval  # its bounds are checked here, once, for every reader
     return SweepSpec(tuple(parameters), tuple(fixed))
 
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.types import IntervalSweep, Override
+from hydra.core.override_parser.types import Override
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from tensorboard.plugins.hparams import summary_v2 as hp
 
@@ -99,11 +99,10 @@ def sweep_domains(
     domains: dict[str, hp.Domain] = {}
     swept_groups: dict[str, list[str]] = {}
     for parameter in spec.parameters:
-        sweep = parameter.override.value()
-        if isinstance(sweep, IntervalSweep):
-            is_int = isinstance(sweep.start, int) and isinstance(sweep.end, int)
-            domain_type = hp.IntInterval if is_int else hp.RealInterval
-            domains[parameter.key] = domain_type(sweep.start, sweep.end)
+        interval = parameter.interval
+        if interval is not None:
+            domain_type = hp.IntInterval if interval.is_int else hp.RealInterval
+            domains[parameter.key] = domain_type(interval.low, interval.high)
             continue
         values = parameter.values()
         domains[parameter.key] = discrete(values)

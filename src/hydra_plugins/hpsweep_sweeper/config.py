@@ -20,6 +20,8 @@ from hydra.core.config_store import ConfigStore
 from hydra_plugins.hydra_optuna_sweeper.config import TPESamplerConfig
 from omegaconf import MISSING
 
+from hpsweep.sweep.settings import SWEEPER_TARGET
+
 
 @dataclass
 class NopPrunerConfig:
@@ -80,7 +82,7 @@ class HpsweepTPESamplerConfig(TPESamplerConfig):
 
 @dataclass
 class HpsweepSweeperConf:
-    _target_: str = "hydra_plugins.hpsweep_sweeper.hpsweep_sweeper.HpsweepSweeper"
+    _target_: str = SWEEPER_TARGET
     defaults: list[Any] = field(
         default_factory=lambda: [{"sampler": "hpsweep_tpe"}, {"pruner": "none"}]
     )
@@ -103,7 +105,9 @@ class HpsweepSweeperConf:
     # An RDB URL (sqlite:///..., postgresql://...) or a journal file path;
     # null: a journal file inside the sweep folder.
     storage: str | None = None
-    # null: the sweep folder's name.
+    # null: "hpsweep" (hpsweep.sweep.channel.DEFAULT_STUDY_NAME). Not the sweep folder's
+    # name: Hyperband picks a trial's bracket from a hash of the study name, and a name
+    # with the folder's random part would prune other trials each time.
     study_name: str | None = None
     # Share of failed trials tolerated before the sweep stops.
     max_failure_rate: float = 0.25
@@ -123,7 +127,7 @@ class HpsweepSweeperConf:
     dispatch: str = "async"
     # Every configuration runs `repeats` times, as separate jobs, with `seed_key` set to
     # the app's own value there plus the repeat index (0, 1, ...); the study is told the
-    # mean (hydra_plugins/hpsweep_sweeper/_repeats.py). 1: one job per trial, as ever.
+    # mean (hpsweep.search.repeats). 1: one job per trial, as ever.
     repeats: int = 1
     seed_key: str = "trainer.seed"
     # Repeats that must finish for the configuration to count (null: all of them);

@@ -19,13 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import optuna
-from hydra.core.override_parser.types import (
-    ChoiceSweep,
-    IntervalSweep,
-    Override,
-    RangeSweep,
-    Transformer,
-)
+from hydra.core.override_parser.types import ChoiceSweep, RangeSweep, Transformer
 from optuna.distributions import (
     BaseDistribution,
     CategoricalDistribution,
@@ -33,18 +27,19 @@ from optuna.distributions import (
     IntDistribution,
 )
 
-from hpsweep.sweep.spec import SweepSpec, log_scale
+from hpsweep.sweep.spec import Condition, Parameter, SweepSpec
 
 
-def distribution(override: Override) -> BaseDistribution:
-    """The Optuna distribution of one sweep override of Hydra's grammar; an interval's
-    scale is hpsweep's rule (hpsweep.sweep.spec.log_scale)."""
+def distribution(parameter: Parameter) -> BaseDistribution:
+    """The Optuna distribution of one searched parameter of Hydra's grammar; an
+    interval's bounds and scale are the spec's (hpsweep.sweep.spec.Interval)."""
+    interval = parameter.interval
+    if interval is not None:
+        if interval.is_int:
+            return IntDistribution(int(interval.low), int(interval.high), log=interval.log)
+        return FloatDistribution(float(interval.low), float(interval.high), log=interval.log)
+    override = parameter.override
     sweep = override.value()
-    if isinstance(sweep, IntervalSweep):
-        log = log_scale(sweep)
-        if isinstance(sweep.start, int) and isinstance(sweep.end, int):
-            return IntDistribution(sweep.start, sweep.end, log=log)
-        return FloatDistribution(float(sweep.start), float(sweep.end), log=log)
     if isinstance(sweep, RangeSweep) and not sweep.shuffle:
         values = list(override.sweep_iterator(transformer=Transformer.encode))
         if not values:
@@ -61,25 +56,17 @@ def distribution(override: Override) -> BaseDistribution:
     raise ValueError(f"{override.input_line}: hpsweep cannot search this kind of sweep")
 
 
-@dataclass(frozen=True)
-class Condition:
-    """Parameters searched only in trials where `key` took `value` (optimizer=sgd)."""
-
-    key: str
-    value: str
-    params: dict[str, BaseDistribution]
-
-
 @dataclass
 class SearchSpace:
     params: dict[str, BaseDistribution] = field(default_factory=dict)
-    conditions: list[Condition] = field(default_factory=list)
+    # Parameters searched only in trials where a choice took one value (optimizer=sgd).
+    conditional: dict[Condition, dict[str, BaseDistribution]] = field(default_factory=dict)
     fixed: list[str] = field(default_factory=list)  # overrides every trial gets as given
 
     def distributions(self) -> dict[str, BaseDistribution]:
         every = dict(self.params)
-        for condition in self.conditions:
-            every.update(condition.params)
+        for params in self.conditional.values():
+            every.update(params)
         return every
 
     def is_finite(self) -> bool:
@@ -88,14 +75,12 @@ class SearchSpace:
 
 def search_space(spec: SweepSpec) -> SearchSpace:
     """The Optuna distributions of a sweep's parameters, grouped by their condition."""
-    params = {p.key: distribution(p.override) for p in spec.unconditional}
-    conditions: dict[tuple[str, str], Condition] = {}
+    params = {p.key: distribution(p) for p in spec.unconditional}
+    conditional: dict[Condition, dict[str, BaseDistribution]] = {}
     for parameter in spec.conditional:
         assert parameter.condition is not None
-        where = (parameter.condition.key, parameter.condition.value)
-        condition = conditions.setdefault(where, Condition(*where, {}))
-        condition.params[parameter.key] = distribution(parameter.override)
-    return SearchSpace(params, list(conditions.values()), list(spec.fixed))
+        conditional.setdefault(parameter.condition, {})[parameter.key] = distribution(parameter)
+    return SearchSpace(params, conditional, list(spec.fixed))
 
 
 def describe(dist: BaseDistribution) -> str:
@@ -114,10 +99,6 @@ def describe(dist: BaseDistribution) -> str:
     return f"{kind}log-uniform {bounds} (spans {decades:.2g} decades)"
 
 
-def applies(condition: Condition, params: dict[str, Any]) -> bool:
-    return condition.key in params and str(params[condition.key]) == condition.value
-
-
 def suggest(trial: optuna.Trial, name: str, dist: BaseDistribution) -> Any:
     if isinstance(dist, FloatDistribution):
         return trial.suggest_float(name, dist.low, dist.high, log=dist.log, step=dist.step)
@@ -130,9 +111,9 @@ def suggest(trial: optuna.Trial, name: str, dist: BaseDistribution) -> Any:
 def sample(trial: optuna.Trial, space: SearchSpace) -> dict[str, Any]:
     """Define-by-run: the unconditional parameters, then those whose condition holds."""
     params = {name: suggest(trial, name, dist) for name, dist in space.params.items()}
-    for condition in space.conditions:
-        if applies(condition, params):
-            params.update({n: suggest(trial, n, d) for n, d in condition.params.items()})
+    for condition, more in space.conditional.items():
+        if condition.holds(params):
+            params.update({n: suggest(trial, n, d) for n, d in more.items()})
     return params
 
 
@@ -168,10 +149,10 @@ def grid_combinations(space: SearchSpace) -> list[dict[str, Any]]:
     grid = []
     for base in combinations(space.params):
         extensions: list[dict[str, Any]] = [{}]
-        for condition in space.conditions:
-            if applies(condition, base):
+        for condition, params in space.conditional.items():
+            if condition.holds(base):
                 extensions = [
-                    {**ext, **more} for ext in extensions for more in combinations(condition.params)
+                    {**ext, **more} for ext in extensions for more in combinations(params)
                 ]
         grid += [{**base, **ext} for ext in extensions]
     return grid

@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
+from hpsweep.search.bookkeeping import STATUS_ATTR, counted, done_count
+
 log = logging.getLogger(__name__)
 
 
@@ -92,6 +94,22 @@ class SweepProgress:
             # tqdm.write clears and redraws the bars of the stream it writes to, so the
             # terminal's stdout lines go to it through the bar's own stream.
             self._redirect.enter_context(contextlib.redirect_stdout(DummyTqdmFile(self.stream)))
+
+    def update_from(self, study: Any) -> None:
+        """After a trial is recorded: done, best and counts as the study holds them
+        (trials of other processes sharing it included)."""
+        from optuna.trial import TrialState
+
+        trials = study.get_trials(deepcopy=False)
+        counts: dict[str, int] = {}
+        for trial in counted(trials):
+            word = trial.user_attrs.get(STATUS_ATTR) or trial.state.name.lower()
+            counts[word] = counts.get(word, 0) + 1
+        if any(t.state == TrialState.COMPLETE for t in trials):
+            best = f"best {study.best_value:.6g} (trial {study.best_trial.number})"
+        else:
+            best = "no completed trial yet"
+        self.update(done_count(trials), best, counts)
 
     def update(self, done: int, best: str, counts: Mapping[str, int]) -> None:
         if self.bar is not None:

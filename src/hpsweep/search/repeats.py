@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hpsweep.sweep.outcome import FINISHED, RunStatus, TrialOutcome
+from hpsweep.sweep.settings import base_seed
 
 # On the study's trial: the row's REPEAT_COLUMNS, for optuna-dashboard and other readers.
 REPEATS_ATTR = "hpsweep_repeats"
@@ -56,15 +57,7 @@ class RepeatPlan:
     @classmethod
     def of(cls, config: Any, repeats: int, seed_key: str, min_repeats: int | None) -> RepeatPlan:
         """The plan of a sweep over `config` (the app's composed config)."""
-        from omegaconf import OmegaConf
-
-        base = OmegaConf.select(config, seed_key, default=None) if repeats > 1 else 0
-        if not isinstance(base, int) or isinstance(base, bool):
-            raise ValueError(
-                f"invalid value hydra.sweeper.seed_key={seed_key}: repeats need the app's "
-                "seed, an integer key of its config; name it with hydra.sweeper.seed_key"
-            )
-        return cls(repeats, seed_key, base, min_repeats)
+        return cls(repeats, seed_key, base_seed(config, repeats, seed_key), min_repeats)
 
 
 def jobs_of(overrides: list[str], plan: RepeatPlan) -> list[list[str]]:

@@ -1,0 +1,161 @@
+"""The sweep loop: n_jobs jobs in flight, each configuration recorded the moment its
+last job ends. Optuna's `study/_optimize.py` does the same for a function in threads
+("submit until n_jobs are running, wait for the first to end"); this is that loop
+around a Hydra launcher (hpsweep.search.dispatch), with jobs that may be repeats of one
+configuration:
+
+    while True:
+        for slot in dispatcher.free_slots():      # submit until n_jobs are in flight
+            job = next_job()                       # a repeat of an asked configuration,
+            if job is None: break                  #   else the first job of a new one
+            dispatcher.start(job)
+        if not dispatcher.busy: break              # nothing left to ask, nothing running
+        for job, ret in dispatcher.wait_any():     # wait for the first to end
+            if its configuration's last job: record it
+
+Signals (hpsweep.sweep.interruption.DeferredInterrupts) are raised at once only while
+the loop waits for jobs or runs one in process; anywhere else they wait, so no write to
+the study is torn. On one, the jobs that ended are recorded as they ended, the jobs in
+flight are stopped, and every configuration not recorded yet is recorded as cut off
+(hpsweep.search.recording) and the interrupt re-raised.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from hpsweep.search.bookkeeping import JOB_ATTR
+from hpsweep.search.configuration import Configuration
+from hpsweep.search.dispatch import Dispatcher, Job
+from hpsweep.search.plan import SweepPlan
+from hpsweep.search.repeats import job_numbers, jobs_of
+from hpsweep.search.space import sample
+from hpsweep.sweep.channel import register_job, registered_jobs
+from hpsweep.sweep.interruption import DeferredInterrupts
+
+
+class TooManyFailures(Exception):
+    """More configurations failed than hydra.sweeper.max_failure_rate allows."""
+
+    def __init__(self, failures: int, recorded: int) -> None:
+        super().__init__(f"{failures} of {recorded} trials failed")
+        self.failures, self.recorded = failures, recorded
+
+
+class InFlight:
+    """One sweep session's loop (see the module's docstring).
+
+    `ask()` gives the next trial (None: n_trials are claimed); `record(configuration)`
+    records a configuration whose jobs all ended and says whether it failed;
+    `record_cut(configuration, interrupt)` records one a signal cut off and says whether
+    it was queued again (`cut`: their trial numbers).
+    """
+
+    def __init__(
+        self,
+        plan: SweepPlan,
+        sweep_dir: Path,
+        dispatcher: Dispatcher,
+        ask: Callable[[], optuna.Trial | None],
+        record: Callable[[Configuration], bool],
+        record_cut: Callable[[Configuration, KeyboardInterrupt], bool],
+        max_failure_rate: float,
+    ) -> None:
+        self.plan, self.sweep_dir, self.dispatcher = plan, sweep_dir, dispatcher
+        self.ask, self.record, self.record_cut = ask, record, record_cut
+        self.max_failure_rate = max_failure_rate
+        self.running: dict[int, Configuration] = {}  # trial number -> its jobs, until all end
+        self.waiting: list[Job] = []  # jobs of asked configurations, not yet started
+        self.returns: list[Any] = []  # every ended job's JobReturn, for Hydra
+        self.recorded = self.failures = 0
+        self.cut: list[int] = []  # trials a signal cut off, queued again
+        self.interrupts = DeferredInterrupts()
+
+    def run(self) -> None:
+        """Run until every trial is recorded; a signal is re-raised once recorded."""
+        with self.interrupts.installed():
+            try:
+                while True:
+                    self.fill_free_slots()
+                    if not self.dispatcher.busy:
+                        return
+                    with self.interrupts.allowed():
+                        ended = self.dispatcher.wait_any()
+                    self.end(ended)
+            except KeyboardInterrupt as interrupt:
+                self.stop(interrupt)
+                raise
+
+    def fill_free_slots(self) -> None:
+        for slot in self.dispatcher.free_slots():
+            self.interrupts.raise_pending()  # before a trial is asked: none half-started
+            job = self.next_job()
+            if job is None:
+                return
+            job = dataclasses.replace(job, slot=slot)
+            register_job(self.sweep_dir, job.number, job.trial.number, slot, job.repeat)
+            self.dispatcher.claim(job)
+            with self.interrupts.allowed():
+                self.dispatcher.start(job)
+
+    def next_job(self) -> Job | None:
+        """A waiting repeat, else the first job of a newly asked configuration."""
+        if not self.waiting:
+            trial = self.ask()
+            if trial is None:
+                return None
+            self.queue(trial)
+        return self.waiting.pop(0)
+
+    def queue(self, trial: optuna.Trial) -> None:
+        """An asked trial's configuration and its jobs: consecutive job numbers, one per
+        repeat (one without repeats), each registered with its trial and seed."""
+        repeats = self.plan.repeats
+        overrides = [*self.plan.space.fixed, *trial_overrides(sample(trial, self.plan.space))]
+        first = 1 + max(registered_jobs(self.sweep_dir), default=-1)  # never reuse a folder
+        numbers = job_numbers(first, 0, repeats)
+        self.running[trial.number] = Configuration(trial, overrides, numbers)
+        for repeat, (number, job_overrides) in enumerate(
+            zip(numbers, jobs_of(overrides, repeats), strict=True)
+        ):
+            seed = repeat if repeats.repeats > 1 else None
+            register_job(self.sweep_dir, number, trial.number, repeat=seed)
+            self.waiting.append(Job(number, job_overrides, -1, trial, seed))
+        trial.set_user_attr(JOB_ATTR, numbers[0])
+
+    def end(self, ended: list[tuple[Job, Any]]) -> None:
+        """Record each configuration whose last job is among those that `ended`."""
+        for job, job_return in ended:
+            configuration = self.running[job.trial.number]
+            if not configuration.end(job.number, job_return):
+                continue
+            del self.running[job.trial.number]
+            self.failures += self.record(configuration)
+            self.returns.extend(configuration.returns())
+            self.recorded += 1
+        if self.failures / max(self.recorded, 1) > self.max_failure_rate:
+            self.dispatcher.stop()
+            raise TooManyFailures(self.failures, self.recorded)
+
+    def stop(self, interrupt: KeyboardInterrupt) -> None:
+        """Jobs that ended before the signal are recorded as they ended; those in flight
+        are stopped (in workers: ended here; in process, the job recorded its own
+        interruption as it unwound); every configuration not recorded yet is cut off."""
+        for job, job_return in self.dispatcher.take_finished():
+            configuration = self.running[job.trial.number]
+            if configuration.end(job.number, job_return):
+                del self.running[job.trial.number]
+                self.record(configuration)
+        self.dispatcher.stop()
+        for configuration in sorted(self.running.values(), key=lambda c: c.first_job):
+            if self.record_cut(configuration, interrupt):
+                self.cut.append(configuration.trial.number)
+
+
+def trial_overrides(params: dict[str, Any]) -> list[str]:
+    return [f"{key}={value}" for key, value in params.items()]

@@ -1,0 +1,139 @@
+"""One outcome per configuration, given to the study and to results.csv alike.
+
+What the hpsweep sweeper leaves in the sweep folder, for any Hydra app, no callback to
+add: results.csv (its header from the sweep's SweepSpec when the sweep starts, one row
+per trial right after the study is told), then best.yaml, the top trials in the log and
+the report's plots when the sweep ends.
+
+Every path goes through `SweepRecorder.record`, which tells the study and appends the
+row from the same TrialOutcome (hpsweep.sweep.outcome): a configuration whose jobs all
+ended, and one a signal cut off (`interrupted_outcome`). So the study, results.csv and
+the job's own record (and TensorBoard's status, which the job wrote from that record's
+status) agree on every path:
+
+    what the cut-off job left          its outcome (study = row = job record)   queued again
+    nothing (killed outright)          failed, "interrupted by SIGTERM"         yes
+    failed in its own words (a Ray     failed, "interrupted by SIGTERM"         yes
+      worker's SystemExit)               (the job's record rewritten to say so)
+    failed, "interrupted by SIGTERM"   as it is (its epochs, start, seconds)    yes
+    complete / early_stopped /         as it is: it ended before the signal     no
+      pruned / diverged
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import optuna
+from omegaconf import DictConfig
+
+from hpsweep.search.bookkeeping import REQUEUED_ATTR, STATUS_ATTR, tell_arguments
+from hpsweep.search.configuration import Configuration
+from hpsweep.search.repeats import REPEATS_ATTR, RepeatPlan, configuration_outcome
+from hpsweep.sweep.channel import registered_job_dir
+from hpsweep.sweep.outcome import RunStatus, TrialOutcome, job_dir_of, outcome_of_job
+from hpsweep.sweep.results import RESULTS_FILE, append_row, outcome_row, start_results
+from hpsweep.sweep.spec import SweepSpec
+
+log = logging.getLogger(__name__)
+
+
+def interrupted_outcome(
+    recorded: TrialOutcome | None, interrupt: KeyboardInterrupt
+) -> TrialOutcome:
+    """The outcome of a job a signal cut off, from the record it left (see the table)."""
+    cut = TrialOutcome.of_error(interrupt)
+    if recorded is None:
+        return cut
+    if recorded.status == RunStatus.FAILED and recorded.reason != cut.reason:
+        # It failed *because* the sweep stopped it: the signal is the reason.
+        return TrialOutcome.of_error(interrupt, started=recorded.started, seconds=recorded.seconds)
+    return recorded
+
+
+def is_cut(outcome: TrialOutcome) -> bool:
+    """Whether an interrupted configuration's outcome is a cut, to be run again."""
+    return outcome.status == RunStatus.FAILED
+
+
+class SweepRecorder:
+    def __init__(self, config: DictConfig, study: optuna.Study, repeats: RepeatPlan) -> None:
+        self.config = config
+        self.study = study
+        self.repeats = repeats
+        self.sweep_dir = Path(config.hydra.sweep.dir)
+        self.path = self.sweep_dir / RESULTS_FILE
+        # A resumed sweep keeps its file and rows.
+        start_results(self.path, SweepSpec.of(config).keys, repeats=repeats.repeats > 1)
+
+    def record_ended(self, configuration: Configuration) -> bool:
+        """A configuration whose jobs all ended: one outcome (with repeats, their
+        aggregate) told and written. True if it failed."""
+        returns = configuration.returns()
+        outcomes = [outcome_of_job(ret) for ret in returns]
+        outcome, columns = configuration_outcome(outcomes, self.repeats)
+        job_dir = job_dir_of(returns[0]) or self.job_dir(configuration.first_job)
+        return self.record(configuration, outcome, job_dir, columns)
+
+    def record_interrupted(
+        self, configuration: Configuration, interrupt: KeyboardInterrupt
+    ) -> bool:
+        """A configuration a signal cut off: each job's outcome from the record it left
+        (`interrupted_outcome`); told and written once, queued again if it was cut (True)."""
+        outcomes = []
+        for number in configuration.numbers:
+            job_dir = self.job_dir(number)
+            recorded = TrialOutcome.read(job_dir) if job_dir is not None else None
+            outcome = interrupted_outcome(recorded, interrupt)
+            if job_dir is not None and recorded is not None and outcome is not recorded:
+                outcome.write(job_dir)  # the job's own record says what its row says
+            outcomes.append(outcome)
+        if any(is_cut(o) for o in outcomes):
+            # With repeats, a configuration runs all its seeds or none: failed whole,
+            # queued again whole.
+            outcome = outcomes[0] if len(outcomes) == 1 else TrialOutcome.of_error(interrupt)
+            columns = None
+        else:
+            outcome, columns = configuration_outcome(outcomes, self.repeats)
+        self.record(configuration, outcome, self.job_dir(configuration.first_job), columns)
+        if not is_cut(outcome):
+            return False
+        trial = configuration.trial
+        self.study.enqueue_trial(trial.params, user_attrs={REQUEUED_ATTR: trial.number})
+        return True
+
+    def record(
+        self,
+        configuration: Configuration,
+        outcome: TrialOutcome,
+        job_dir: Path | None,
+        repeat_columns: dict[str, Any] | None = None,
+    ) -> bool:
+        """Tell the study the configuration's outcome and append its row, from the same
+        object; `job_dir` is its first job's folder. True if it failed."""
+        trial = configuration.trial
+        if repeat_columns is not None:
+            trial.set_user_attr(REPEATS_ATTR, repeat_columns)
+        if outcome.reason:
+            log.warning("trial %d %s: %s", trial.number, outcome.status, outcome.reason)
+        trial.set_user_attr(STATUS_ATTR, str(outcome.status))
+        value, state = tell_arguments(outcome)
+        self.study.tell(trial, value, state=state)
+        row = outcome_row(configuration.first_job, job_dir, configuration.overrides, outcome)
+        append_row(self.path, {**row, **(repeat_columns or {})}, metrics=outcome.metrics)
+        return outcome.status == RunStatus.FAILED
+
+    def job_dir(self, number: int) -> Path | None:
+        """A job's folder, as the job registered it when it started (None: never started)."""
+        return registered_job_dir(self.sweep_dir, number)
+
+    def finish(self, report: bool) -> None:
+        """best.yaml, the summary, and (unless hydra.sweeper.report=false) the report,
+        drawn by a detached process so that the sweep returns at once."""
+        from hpsweep.report.end_of_sweep import start_report, write_best_and_summary
+
+        write_best_and_summary(self.sweep_dir, Path(self.config.hydra.job.name + ".py").name)
+        if report:
+            start_report(self.sweep_dir)

@@ -1,0 +1,135 @@
+"""The sweep's Optuna study: opened or resumed, and asked for trials.
+
+    study = open_study(StudySettings(...), plan, sweep_dir, storage)
+    trial = ask(study, plan.n_trials)   # None: another process took the last place
+
+A study is created, or loaded when the same command resumes the same sweep folder (or
+another process shares its storage). Resuming, the sampler's seed moves on with the
+trials already there (bookkeeping.sampler_seed), a grid's combinations are enqueued
+once (they live in the storage, so a resumed grid finds the rest), and the trials a
+killed process of this folder left RUNNING are failed and their parameters queued
+again. Several processes may share one study: a trial asked beyond n_trials is
+recorded as surplus and never runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+from hydra.utils import instantiate
+from optuna.trial import TrialState
+
+from hpsweep.search.bookkeeping import (
+    REQUEUED_ATTR,
+    SURPLUS_ATTR,
+    claimed_numbers,
+    cut_off,
+    sampler_seed,
+    surplus,
+)
+from hpsweep.search.plan import SweepPlan
+from hpsweep.search.space import grid_combinations
+from hpsweep.sweep.channel import registered_jobs
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StudySettings:
+    """The sweeper's settings that make its study (hydra.sweeper.*)."""
+
+    study_name: str
+    direction: str
+    sampler: dict[str, Any]  # an Optuna sampler's config (hydra/sweeper/sampler)
+    pruner: dict[str, Any]  # an Optuna pruner's config (hydra/sweeper/pruner)
+    seed: int | None
+    n_jobs: int
+
+
+def make_sampler(settings: StudySettings, seed: int | None) -> optuna.samplers.BaseSampler:
+    config = dict(settings.sampler)
+    if config.get("seed", 0) is None:
+        config["seed"] = seed
+    if settings.n_jobs > 1 and config.get("constant_liar") is False:
+        # Trials in flight: TPE pretends each running trial came out badly, so that
+        # parallel proposals spread out instead of piling onto one spot.
+        config["constant_liar"] = True
+    with warnings.catch_warnings():
+        # Optuna marks some samplers (qmc, gp) experimental and warns on every
+        # construction; the user chose one by name, so the warning tells them nothing.
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        sampler = instantiate(
+            config,
+            _execution_whitelist_=("optuna.samplers.*", "hydra_plugins.hydra_optuna_sweeper.*"),
+        )
+    if not isinstance(sampler, optuna.samplers.BaseSampler):
+        raise ValueError(
+            "hydra/sweeper/sampler=grid needs the space up front: "
+            "use hydra.sweeper.search=grid (or auto) instead"
+        )
+    return sampler
+
+
+def make_pruner(settings: StudySettings) -> optuna.pruners.BasePruner:
+    return instantiate(settings.pruner, _execution_whitelist_=("optuna.pruners.*",))
+
+
+def trials_in_storage(storage: Any, study_name: str) -> int:
+    """How many trials the study already holds (0 if it does not exist yet)."""
+    try:
+        study_id = storage.get_study_id_from_name(study_name)
+    except KeyError:
+        return 0
+    return len(storage.get_all_trials(study_id, deepcopy=False))
+
+
+def open_study(
+    settings: StudySettings, plan: SweepPlan, sweep_dir: Path, storage: Any
+) -> optuna.Study:
+    """The sweep's study, created or resumed (see the module's docstring)."""
+    seed = sampler_seed(settings.seed, trials_in_storage(storage, settings.study_name))
+    study = optuna.create_study(
+        study_name=settings.study_name,
+        storage=storage,
+        # A grid's trials are all enqueued below; the sampler then proposes nothing.
+        sampler=make_sampler(settings, seed),
+        pruner=make_pruner(settings),
+        direction=settings.direction,
+        load_if_exists=True,
+    )
+    if plan.grid and not study.get_trials(deepcopy=False):
+        for combination in grid_combinations(plan.space):
+            study.enqueue_trial(combination)
+    requeue_cut_off(study, sweep_dir)
+    return study
+
+
+def requeue_cut_off(study: optuna.Study, sweep_dir: Path) -> None:
+    """Trials a killed process of this sweep folder left RUNNING: recorded as failed,
+    their parameters queued again so that each configuration still runs once."""
+    own = set(registered_jobs(sweep_dir).values())
+    cut = cut_off(study.get_trials(deepcopy=False), own)
+    for trial in cut:
+        study.tell(trial.number, state=TrialState.FAIL)
+        study.enqueue_trial(trial.params, user_attrs={REQUEUED_ATTR: trial.number})
+    if cut:
+        numbers = [t.number for t in cut]
+        log.info("resuming: trials %s were cut off; their parameters run again", numbers)
+
+
+def ask(study: optuna.Study, n_trials: int) -> optuna.Trial | None:
+    """The next trial, or None once n_trials are claimed. A trial asked beyond them
+    (another process asked at the same time) is recorded as surplus and never runs."""
+    if len(claimed_numbers(study.get_trials(deepcopy=False))) >= n_trials:
+        return None
+    trial = study.ask()
+    if surplus(study.get_trials(deepcopy=False), [trial.number], n_trials):
+        trial.set_user_attr(SURPLUS_ATTR, True)
+        study.tell(trial, state=TrialState.FAIL)
+        return None
+    return trial
