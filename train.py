@@ -20,8 +20,8 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from hpsweep.sweep.outcome import RunStatus, TrialOutcome, utc_now
-from hpsweep.sweep.resolvers import register_resolvers
 from hpsweep.training.objective import objective_value
+from hpsweep.training.resolvers import register_resolvers
 from hpsweep.training.trusted_targets import TRUSTED_TARGETS
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ job costs the sweep when it trains nothing.
 import hydra
 from omegaconf import DictConfig
 
-from hpsweep.sweep.resolvers import register_resolvers
+from hpsweep.training.resolvers import register_resolvers
 from hpsweep.training.trusted_targets import TRUSTED_TARGETS
 
 register_resolvers()  # conf/ uses hpsweep's resolvers, as train.py does

@@ -60,9 +60,9 @@ from omegaconf import DictConfig
 
 from hpsweep.sweep.channel import DEFAULT_STUDY_NAME
 from hpsweep.sweep.outcome import RunStatus
-from hpsweep.sweep.resolvers import register_resolvers
 from hpsweep.training import train
 from hpsweep.training.callbacks import RunState, TrainingCallback
+from hpsweep.training.resolvers import register_resolvers
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_EPOCHS = 27

@@ -32,7 +32,7 @@ import sys, tempfile
 from pathlib import Path
 import optuna
 from hydra import compose, initialize_config_dir
-from hpsweep.sweep.resolvers import register_resolvers
+from hpsweep.training.resolvers import register_resolvers
 from hpsweep.training import train
 
 register_resolvers()  # conf/ uses them, as train.py does

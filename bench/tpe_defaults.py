@@ -29,8 +29,8 @@ from hydra.core.plugins import Plugins
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from search_strategies import NO_FILES, ROOT, SPACES, Space
 
-from hpsweep.sweep.resolvers import register_resolvers
 from hpsweep.training import train
+from hpsweep.training.resolvers import register_resolvers
 
 TRIALS = 40
 

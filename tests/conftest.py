@@ -21,7 +21,7 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.plugins import Plugins
 from omegaconf import DictConfig
 
-from hpsweep.sweep.resolvers import register_resolvers
+from hpsweep.training.resolvers import register_resolvers
 from tests.data_files import write_blobs_csv, write_blobs_npz
 
 # Import every Hydra plugin, registering its configs, before any test runs: Hydra's

@@ -12,8 +12,8 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from hpsweep.sweep.job_folders import job_subdir, pin_planned_jobs, planned_jobs
-from hpsweep.sweep.resolvers import register_resolvers
 from hpsweep.sweep.spec import SweepSpec
+from hpsweep.training.resolvers import register_resolvers
 from tests.conftest import CONF_DIR
 
 HPSWEEP = {"search": "auto", "n_trials": 20}

@@ -8,7 +8,7 @@ import time
 import hydra
 from omegaconf import DictConfig
 
-from hpsweep.sweep.trial import SweepTrial
+from hpsweep import SweepTrial
 
 
 @hydra.main(config_path="conf", config_name="config")

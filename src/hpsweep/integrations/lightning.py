@@ -19,7 +19,7 @@ from typing import Any
 
 import pytorch_lightning as pl
 
-from hpsweep.sweep.trial import SweepTrial
+from hpsweep import SweepTrial
 
 
 class HpsweepPruning(pl.Callback):

@@ -24,7 +24,6 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from hpsweep.sweep.outcome import RunStatus
-from hpsweep.sweep.resolvers import register_resolvers
 from hpsweep.sweep.results import (
     FINISHED_WORDS,
     RESULTS_FILE,
@@ -34,6 +33,7 @@ from hpsweep.sweep.results import (
     sweep_mode,
 )
 from hpsweep.sweep.spec import LOG_SPAN, SweepSpec, SweepSpecError
+from hpsweep.training.resolvers import register_resolvers
 
 # The stock hydra-optuna-sweeper: an interval is log-scaled only when tagged `log`.
 STOCK_OPTUNA_SWEEPER = "hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper"

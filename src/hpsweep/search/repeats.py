@@ -115,51 +115,76 @@ def aggregate(outcomes: Sequence[TrialOutcome], min_repeats: int | None = None) 
         raise ValueError("a configuration needs at least one repeat's outcome")
     needed = len(outcomes) if min_repeats is None else min_repeats
     values = tuple(o.value for o in outcomes)
-    finished = [o for o in outcomes if o.status in FINISHED]
     common = {
         "started": min((o.started for o in outcomes if o.started), default=""),
         "finished": max((o.finished for o in outcomes if o.finished), default=""),
         "seconds": math.fsum(o.seconds for o in outcomes if o.seconds is not None),
     }
-    pruned = [o for o in outcomes if o.status == RunStatus.PRUNED]
-    if pruned:
-        with_value = [o.value for o in outcomes if o.value is not None and o.status.has_value]
-        mean, sd = _mean_sd(with_value)
-        rung = (
-            min(o.pruned_at for o in pruned if o.pruned_at is not None)
-            if any(o.pruned_at is not None for o in pruned)
-            else None
-        )
-        epochs = max((o.epochs for o in outcomes if o.epochs is not None), default=None)
-        outcome = TrialOutcome(
-            RunStatus.PRUNED,
-            mean,
-            epochs=epochs,
-            pruned_at=rung,
-            metrics=_mean_metrics([o for o in outcomes if o.status.has_value]),
-            **common,
-        )
-        return RepeatedOutcome(outcome, values, sd, 0)
-    others = [(r, o) for r, o in enumerate(outcomes) if o.status not in FINISHED]
+    finished = [o for o in outcomes if o.status in FINISHED]
+    if any(o.status == RunStatus.PRUNED for o in outcomes):
+        return _pruned(outcomes, values, common)
     if len(finished) >= needed and finished:
-        mean, sd = _mean_sd([o.value for o in finished if o.value is not None])
-        status = (
-            RunStatus.EARLY_STOPPED
-            if all(o.status == RunStatus.EARLY_STOPPED for o in finished)
-            else RunStatus.COMPLETE
-        )
-        reason = "; ".join(f"repeat {r} {o.status}: {o.reason}" for r, o in others)
-        outcome = TrialOutcome(
-            status,
-            mean,
-            epochs=max(o.epochs for o in finished if o.epochs is not None)
-            if any(o.epochs is not None for o in finished)
-            else None,
-            reason=reason,
-            metrics=_mean_metrics(finished),
-            **common,
-        )
-        return RepeatedOutcome(outcome, values, sd, len(finished))
+        return _finished(outcomes, finished, values, common)
+    return _failed(outcomes, len(finished), needed, values, common)
+
+
+def _most_epochs(outcomes: Sequence[TrialOutcome]) -> int | None:
+    return max((o.epochs for o in outcomes if o.epochs is not None), default=None)
+
+
+def _pruned(
+    outcomes: Sequence[TrialOutcome], values: tuple[float | None, ...], common: dict[str, Any]
+) -> RepeatedOutcome:
+    """Pruned at the earliest rung any repeat was pruned at; the mean of those with a value."""
+    with_value = [o.value for o in outcomes if o.value is not None and o.status.has_value]
+    mean, sd = _mean_sd(with_value)
+    rungs = [o.pruned_at for o in outcomes if o.status == RunStatus.PRUNED]
+    rung = min((r for r in rungs if r is not None), default=None)
+    outcome = TrialOutcome(
+        RunStatus.PRUNED,
+        mean,
+        epochs=_most_epochs(outcomes),
+        pruned_at=rung,
+        metrics=_mean_metrics([o for o in outcomes if o.status.has_value]),
+        **common,
+    )
+    return RepeatedOutcome(outcome, values, sd, 0)
+
+
+def _finished(
+    outcomes: Sequence[TrialOutcome],
+    finished: list[TrialOutcome],
+    values: tuple[float | None, ...],
+    common: dict[str, Any],
+) -> RepeatedOutcome:
+    """Enough repeats finished: the mean over them, a note of the others in `reason`."""
+    mean, sd = _mean_sd([o.value for o in finished if o.value is not None])
+    status = (
+        RunStatus.EARLY_STOPPED
+        if all(o.status == RunStatus.EARLY_STOPPED for o in finished)
+        else RunStatus.COMPLETE
+    )
+    others = [(r, o) for r, o in enumerate(outcomes) if o.status not in FINISHED]
+    outcome = TrialOutcome(
+        status,
+        mean,
+        epochs=_most_epochs(finished),
+        reason="; ".join(f"repeat {r} {o.status}: {o.reason}" for r, o in others),
+        metrics=_mean_metrics(finished),
+        **common,
+    )
+    return RepeatedOutcome(outcome, values, sd, len(finished))
+
+
+def _failed(
+    outcomes: Sequence[TrialOutcome],
+    finished: int,
+    needed: int,
+    values: tuple[float | None, ...],
+    common: dict[str, Any],
+) -> RepeatedOutcome:
+    """Too few finished: diverged if every other repeat diverged, else failed."""
+    others = [(r, o) for r, o in enumerate(outcomes) if o.status not in FINISHED]
     first, bad = others[0]
     status = (
         RunStatus.DIVERGED
@@ -167,12 +192,11 @@ def aggregate(outcomes: Sequence[TrialOutcome], min_repeats: int | None = None) 
         else RunStatus.FAILED
     )
     reason = (
-        f"{len(finished)} of {len(outcomes)} repeats finished, {needed} needed; "
+        f"{finished} of {len(outcomes)} repeats finished, {needed} needed; "
         f"repeat {first} {bad.status}: {bad.reason}"
     )
-    epochs = max((o.epochs for o in outcomes if o.epochs is not None), default=None)
-    outcome = TrialOutcome(status, epochs=epochs, reason=reason, **common)
-    return RepeatedOutcome(outcome, values, None, len(finished))
+    outcome = TrialOutcome(status, epochs=_most_epochs(outcomes), reason=reason, **common)
+    return RepeatedOutcome(outcome, values, None, finished)
 
 
 def job_numbers(first_job: int, configuration: int, plan: RepeatPlan) -> list[int]:

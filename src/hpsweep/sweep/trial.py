@@ -1,6 +1,6 @@
 """The running job's trial: the one public module an app needs to take part in a sweep.
 
-    from hpsweep.sweep.trial import SweepTrial
+    from hpsweep import SweepTrial
 
     trial = SweepTrial.current()          # None unless the hpsweep sweeper launched this job
     for epoch in range(1, epochs + 1):

@@ -1,4 +1,5 @@
-"""OmegaConf resolvers that conf/train.yaml uses."""
+"""OmegaConf resolvers that conf/train.yaml uses: train.py registers them before Hydra
+composes, and so does anything that loads a config it saved (`hpsweep report`)."""
 
 from __future__ import annotations
 
