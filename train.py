@@ -19,8 +19,6 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from hpsweep.sweep.outcome import RunStatus, TrialOutcome, utc_now
-from hpsweep.training.objective import objective_value
 from hpsweep.training.resolvers import register_resolvers
 from hpsweep.training.trusted_targets import TRUSTED_TARGETS
 
@@ -28,6 +26,8 @@ log = logging.getLogger(__name__)
 register_resolvers()
 # hydra-ray-launcher (the ray extra) registers its resolver with OmegaConf's deprecated
 # call when Hydra imports it, on every command: that warning is the plugin's to fix.
+# hydra_plugins/hpsweep_quiet keeps it out of a regular install's apps, but an editable
+# one (make, pip install -e) has Hydra import the launcher before that module.
 warnings.filterwarnings(
     "ignore",
     r"register_new_resolver\(\) is deprecated",
@@ -46,9 +46,8 @@ def main(cfg: DictConfig) -> float:
     hydra_cfg = HydraConfig.get()
     output_dir = Path(hydra_cfg.runtime.output_dir)
     hparams = run_hparams(cfg, hydra_cfg.runtime.choices, hydra_cfg.overrides.task)
-    started = utc_now()
     try:
-        metrics = train(cfg, output_dir, hparams)
+        outcome = train(cfg, output_dir, hparams)
     except Exception as error:
         if hydra_cfg.mode == RunMode.MULTIRUN:
             # The sweep records the trial as failed and goes on; the traceback goes into
@@ -56,22 +55,9 @@ def main(cfg: DictConfig) -> float:
             log.exception("trial failed")
             raise
         exit_with_one_line(error)
-    status = RunStatus(metrics.pop("status"))
-    value = objective_value(cfg.objective, metrics) if status.has_value else None
-    epochs = int(metrics.pop("epochs"))
-    outcome = TrialOutcome(
-        status=status,
-        value=value,
-        epochs=epochs,
-        seconds=float(metrics.pop("seconds")),
-        reason="a loss became NaN or infinite" if status == RunStatus.DIVERGED else "",
-        pruned_at=epochs if status == RunStatus.PRUNED else None,
-        started=started,
-        finished=utc_now(),
-        metrics=metrics,
-    )
+    # The one record of the run: the sweep tells the study and writes results.csv from it.
     outcome.write(output_dir)
-    return math.nan if value is None else value
+    return math.nan if outcome.value is None else outcome.value
 
 
 def exit_with_one_line(error: Exception) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 from torch import nn
 
-from hpsweep.sweep.outcome import RunStatus
+from hpsweep.sweep.outcome import RunStatus, TrialOutcome
 from hpsweep.training.callbacks import BestCheckpoint, RunState, TensorBoardLogger
 
 EPOCHS = 300
@@ -47,7 +47,8 @@ def main() -> None:
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         for callback in callbacks:
             callback.on_fit_end(run, RunStatus.COMPLETE)
-            callback.on_train_end(run, RunStatus.COMPLETE, {"val/loss": 1 / EPOCHS})
+            outcome = TrialOutcome(RunStatus.COMPLETE, 1 / EPOCHS, metrics={"val/loss": 1 / EPOCHS})
+            callback.on_train_end(run, outcome)
     print(f"{1000 * cpu / EPOCHS:.2f} ms CPU, {1000 * wall / EPOCHS:.2f} ms wall an epoch")
 
 

@@ -251,7 +251,7 @@ def optuna_in_process(
         cfg = copy.deepcopy(base)
         params.append(space.suggest(trial, cfg))
         with tempfile.TemporaryDirectory() as out:
-            metrics = train(cfg, Path(out), extra_callbacks=[ReportToTrial(trial)])
+            metrics = train(cfg, Path(out), extra_callbacks=[ReportToTrial(trial)]).to_json()
         pruned = metrics["status"] == str(RunStatus.PRUNED)
         ran.append((int(metrics["epochs"]), None if pruned else float(metrics["val/loss"])))
         if pruned:

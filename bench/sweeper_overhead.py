@@ -44,7 +44,7 @@ out = Path(tempfile.mkdtemp())
 def objective(trial):
     cfg = base.copy()
     cfg.optimizer.lr = trial.suggest_float("optimizer.lr", 1e-4, 1e-1, log=True)
-    return train(cfg, out / str(trial.number))["val/loss"]
+    return train(cfg, out / str(trial.number)).metrics["val/loss"]
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))

@@ -63,7 +63,7 @@ def best_of(space: Space, sampler: optuna.samplers.BaseSampler) -> float:
         cfg = copy.deepcopy(base)
         space.suggest(trial, cfg)
         with tempfile.TemporaryDirectory() as out:
-            return float(train(cfg, Path(out))["val/loss"])
+            return float(train(cfg, Path(out)).metrics["val/loss"])
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(sampler=sampler, study_name="hpsweep")

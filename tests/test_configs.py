@@ -52,7 +52,7 @@ def test_option_composes_and_trains(
         overrides.append(f"{group}={option}")
     cfg = compose_train(*overrides)
 
-    metrics = train(cfg, tmp_path / "run")
+    metrics = train(cfg, tmp_path / "run").to_json()
 
     assert metrics["epochs"] == 1
     assert metrics["status"] == "complete"

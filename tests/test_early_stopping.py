@@ -75,7 +75,7 @@ def test_plateau_stops_early(compose_train: ComposeTrain, tmp_path: Path) -> Non
         "callbacks.early_stopping.patience=2",
         "callbacks.early_stopping.min_delta=0.01",
     )
-    metrics = train(cfg, tmp_path)
+    metrics = train(cfg, tmp_path).to_json()
     assert metrics["status"] == "early_stopped"
     assert metrics["epochs"] == 3
     assert metrics["best_epoch"] == 1
@@ -87,14 +87,14 @@ def test_restored_weights_make_the_final_metrics_the_best(
     # A large lr makes val/loss noisy: this run's best epoch is not its last one, so
     # only restoring the best weights makes the final val/loss the best one.
     cfg = compose_train(*FAST, "optimizer.lr=0.05", "callbacks.early_stopping.patience=3")
-    metrics = train(cfg, tmp_path)
+    metrics = train(cfg, tmp_path).to_json()
     assert metrics["best_epoch"] < metrics["epochs"]
     assert metrics["val/loss"] == pytest.approx(metrics["best/val/loss"], rel=1e-5)
 
 
 def test_early_stopping_can_be_removed(compose_train: ComposeTrain, tmp_path: Path) -> None:
     cfg = compose_train(*FAST, "optimizer.lr=1e-7", "~callbacks.early_stopping")
-    metrics = train(cfg, tmp_path)
+    metrics = train(cfg, tmp_path).to_json()
     assert (metrics["status"], metrics["epochs"]) == ("complete", 12)
     assert "best_epoch" not in metrics
 
@@ -110,7 +110,7 @@ def test_monitor_that_is_no_metric(compose_train: ComposeTrain, tmp_path: Path) 
 def test_best_checkpoint_is_the_best_epoch(compose_train: ComposeTrain, tmp_path: Path) -> None:
     import torch
 
-    metrics = train(compose_train(*FAST, "optimizer.lr=0.05"), tmp_path)
+    metrics = train(compose_train(*FAST, "optimizer.lr=0.05"), tmp_path).to_json()
     checkpoint = torch.load(tmp_path / "best.pt")
     assert checkpoint["epoch"] == metrics["best_epoch"]
     assert checkpoint["value"] == pytest.approx(metrics["best/val/loss"])

@@ -43,7 +43,7 @@ def test_one_scalar_point_per_epoch_and_one_session(
 ) -> None:
     cfg = compose_train("data=synthetic", "trainer.epochs=4", "~callbacks.early_stopping")
     hparams = {"optimizer": "adam", "optimizer.lr": 0.001}
-    metrics = train(cfg, tmp_path, hparams)
+    metrics = train(cfg, tmp_path, hparams).to_json()
 
     run = read_run(tmp_path)
     for tag in ("train/loss", "val/loss", "val/acc", "lr", "time/epoch_seconds", "best/val/loss"):
@@ -86,7 +86,9 @@ def test_session_status_matches_the_stop_reason(
     compose_train: ComposeTrain,
     tmp_path: Path,
 ) -> None:
-    metrics = train(compose_train("data=synthetic", "trainer.epochs=10", *overrides), tmp_path)
+    metrics = train(
+        compose_train("data=synthetic", "trainer.epochs=10", *overrides), tmp_path
+    ).to_json()
     assert metrics["status"] == status
 
     run = read_run(tmp_path)
@@ -137,7 +139,7 @@ def test_a_running_trial_shows_within_seconds_as_running(
         "data=synthetic", "trainer.epochs=4", "callbacks.tensorboard.flush_secs=0.5"
     )
     watch = WatchWhileRunning(at_epoch=2)
-    metrics = train(cfg, tmp_path / "07", {"optimizer": "adam"}, extra_callbacks=[watch])
+    metrics = train(cfg, tmp_path / "07", {"optimizer": "adam"}, extra_callbacks=[watch]).to_json()
 
     assert watch.seen == {
         "val/loss points": 2,

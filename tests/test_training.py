@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -23,12 +24,13 @@ from tests.data_files import write_blobs_csv
 FAST = ("data=synthetic", "trainer.epochs=8")
 
 
-def drop_timing(metrics: dict[str, float]) -> dict[str, float]:
-    return {k: v for k, v in metrics.items() if k != "seconds"}
+def drop_timing(record: dict[str, Any]) -> dict[str, Any]:
+    """A run's record (its metrics.json) without when it ran and how long it took."""
+    return {k: v for k, v in record.items() if k not in ("seconds", "started", "finished")}
 
 
 def test_loss_falls_well_below_its_start(compose_train: ComposeTrain, tmp_path: Path) -> None:
-    metrics = train(compose_train(*FAST), tmp_path)
+    metrics = train(compose_train(*FAST), tmp_path).to_json()
     chance = math.log(4)  # cross-entropy of a uniform guess over 4 classes
     assert metrics["train/loss"] < 0.25 * chance
     assert metrics["val/loss"] < 0.5 * chance
@@ -37,9 +39,9 @@ def test_loss_falls_well_below_its_start(compose_train: ComposeTrain, tmp_path: 
 
 def test_same_seed_same_result(compose_train: ComposeTrain, tmp_path: Path) -> None:
     overrides = (*FAST, "regularization=dropout", "regularization.augment=0.1")
-    first = train(compose_train(*overrides), tmp_path / "first")
-    again = train(compose_train(*overrides), tmp_path / "again")
-    other = train(compose_train(*overrides, "trainer.seed=1"), tmp_path / "other")
+    first = train(compose_train(*overrides), tmp_path / "first").to_json()
+    again = train(compose_train(*overrides), tmp_path / "again").to_json()
+    other = train(compose_train(*overrides, "trainer.seed=1"), tmp_path / "other").to_json()
     assert drop_timing(first) == drop_timing(again)
     assert first["val/loss"] != other["val/loss"]
 
@@ -49,7 +51,7 @@ def test_regression_on_a_csv(tmp_path: Path, compose_train: ComposeTrain) -> Non
     metrics = train(
         compose_train("data=csv", f"data.path={csv}", "data.target=label", "trainer.epochs=30"),
         tmp_path,
-    )
+    ).to_json()
     assert "val/acc" not in metrics
     assert metrics["val/loss"] < 0.5  # the target's variance is about 6.5
 
@@ -64,7 +66,7 @@ def test_a_regression_target_in_any_units_is_learned(
     metrics = train(
         compose_train("data=csv", f"data.path={csv}", "data.target=label", "trainer.epochs=5"),
         tmp_path,
-    )
+    ).to_json()
     assert metrics["val/loss"] < 0.1 * y.var()
 
 
@@ -104,7 +106,7 @@ def test_an_epochs_training_loss_is_the_mean_over_samples(batch_size: int) -> No
 def test_diverging_run_stops_at_the_first_non_finite_loss(
     compose_train: ComposeTrain, tmp_path: Path
 ) -> None:
-    metrics = train(compose_train(*FAST, "optimizer=sgd", "optimizer.lr=1e12"), tmp_path)
+    metrics = train(compose_train(*FAST, "optimizer=sgd", "optimizer.lr=1e12"), tmp_path).to_json()
     assert metrics["status"] == "diverged"
     assert metrics["epochs"] == 1
     assert not math.isfinite(metrics["train/loss"])
@@ -127,7 +129,7 @@ def test_a_callers_own_callbacks_run_after_the_configured_ones(
     compose_train: ComposeTrain, tmp_path: Path
 ) -> None:
     hook = StopAtEpoch(3)
-    metrics = train(compose_train(*FAST), tmp_path, extra_callbacks=[hook])
+    metrics = train(compose_train(*FAST), tmp_path, extra_callbacks=[hook]).to_json()
     assert metrics["status"] == "pruned"
     assert metrics["epochs"] == 3
     assert [epoch for epoch, _ in hook.seen] == [1, 2, 3]

@@ -1,4 +1,4 @@
-"""The training loop: train(cfg) -> metrics = build, fit, final metrics.
+"""The training loop: train(cfg) -> outcome = build, fit, final metrics.
 
 Everything a run is made of comes from the composed config through Hydra's
 `instantiate`: data (conf/data), model (conf/model), optimizer (conf/optimizer),
@@ -16,17 +16,19 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from hpsweep.sweep.outcome import RunStatus
+from hpsweep.sweep.outcome import RunStatus, TrialOutcome, utc_now
 from hpsweep.sweep.trial import SweepTrial
 from hpsweep.tensorboard.hparams import HParamValue
 from hpsweep.training.callbacks import RunState, SweepPruning, TrainingCallback
 from hpsweep.training.data import Splits
+from hpsweep.training.objective import objective_value
 from hpsweep.training.trusted_targets import TRUSTED_TARGETS
 from hpsweep.training.validation import validate
 
@@ -279,19 +281,21 @@ def train(
     output_dir: Path,
     hparams: dict[str, HParamValue] | None = None,
     extra_callbacks: Sequence[TrainingCallback] = (),
-) -> dict[str, float | int | str]:
+) -> TrialOutcome:
     """Train the model that `cfg` composes, writing its files into `output_dir`.
 
-    Returns the final metrics: `status` (hpsweep.sweep.outcome.RunStatus), `epochs`,
-    train/loss of the last epoch, val/loss and test/loss of the final model (and
-    val/acc, test/acc on classification), `best/<monitor>` and `best_epoch` when
-    early stopping watches a metric, and `seconds`. `hparams` are what TensorBoard
-    shows for the run (see hpsweep.tensorboard.hparams). `extra_callbacks` run after
-    those the config lists: hooks of a caller's own, such as an Optuna loop reporting
-    each epoch.
+    Returns the run's outcome (hpsweep.sweep.outcome): its status, the objective
+    (cfg.objective.metric) as its value, the epochs trained, and as metrics train/loss
+    of the last epoch, val/loss and test/loss of the final model (and val/acc, test/acc
+    on classification), `best/<monitor>` and `best_epoch` when early stopping watches a
+    metric. The callbacks' `on_train_end` receive that same outcome (TensorBoard's
+    session status is its status); a run that raised ends with a failed one. `hparams`
+    are what TensorBoard shows for the run (see hpsweep.tensorboard.hparams).
+    `extra_callbacks` run after those the config lists: hooks of a caller's own, such
+    as an Optuna loop reporting each epoch.
     """
     validate(cfg)
-    started = time.perf_counter()
+    started, clock = utc_now(), time.perf_counter()
     parts = build(cfg, extra_callbacks)
     run = RunState(
         cfg=cfg,
@@ -300,26 +304,40 @@ def train(
         hparams=dict(hparams or {}),
         max_epochs=cfg.trainer.epochs,
     )
-    status = RunStatus.FAILED  # unless training and the final evaluation return
-    metrics: dict[str, float | int | str] = {}
+    outcome: TrialOutcome | None = None
     try:
         last = fit(parts, run, cfg.trainer.batch_size, cfg.regularization.augment)
-        status = run.stop_reason or RunStatus.COMPLETE
-        metrics = {
-            "status": str(status),
-            "epochs": run.epoch,
-            "train/loss": last["train/loss"],
-            **final_metrics(parts),
-            **run.summary,
-            "seconds": time.perf_counter() - started,
-        }
+        metrics = {"train/loss": last["train/loss"], **final_metrics(parts), **run.summary}
+        outcome = run_outcome(cfg, run, metrics, started, time.perf_counter() - clock)
+    except BaseException as error:  # KeyboardInterrupt too: the callbacks close their files
+        outcome = TrialOutcome.of_error(error, started=started, seconds=time.perf_counter() - clock)
+        raise
     finally:
         for callback in parts.callbacks:
-            callback.on_train_end(run, status, metrics)
+            callback.on_train_end(run, outcome)
     log.info(
         "%s after %d epochs: %s",
-        status,
+        outcome.status,
         run.epoch,
-        "  ".join(f"{k} {v:.4f}" for k, v in metrics.items() if "/" in k and isinstance(v, float)),
+        "  ".join(f"{k} {v:.4f}" for k, v in outcome.metrics.items() if isinstance(v, float)),
     )
-    return metrics
+    return outcome
+
+
+def run_outcome(
+    cfg: DictConfig, run: RunState, metrics: dict[str, Any], started: str, seconds: float
+) -> TrialOutcome:
+    """The outcome of a run that trained to its end or a callback's stop."""
+    status = run.stop_reason or RunStatus.COMPLETE
+    value = objective_value(cfg.objective, metrics) if status.has_value else None
+    return TrialOutcome(
+        status=status,
+        value=value,
+        epochs=run.epoch,
+        seconds=seconds,
+        reason="a loss became NaN or infinite" if status == RunStatus.DIVERGED else "",
+        pruned_at=run.epoch if status == RunStatus.PRUNED else None,
+        started=started,
+        finished=utc_now(),
+        metrics=metrics,
+    )

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -8,7 +7,7 @@ from typing import Any
 from omegaconf import DictConfig
 from torch import nn
 
-from hpsweep.sweep.outcome import RunStatus
+from hpsweep.sweep.outcome import RunStatus, TrialOutcome
 from hpsweep.tensorboard.hparams import HParamValue
 
 
@@ -45,9 +44,7 @@ class TrainingCallback:
     def on_fit_end(self, run: RunState, status: RunStatus) -> None:
         """After the last epoch, before the final evaluation; also when training raised."""
 
-    def on_train_end(
-        self, run: RunState, status: RunStatus, metrics: Mapping[str, float | int | str]
-    ) -> None:
-        """After the final evaluation, with the metrics train() returns (the final
-        model's); also when training or the evaluation raised (status failed, no
+    def on_train_end(self, run: RunState, outcome: TrialOutcome) -> None:
+        """After the final evaluation, with the outcome train() returns (the final
+        model's metrics); also when training or the evaluation raised (failed, no
         metrics)."""

@@ -3,7 +3,6 @@ from __future__ import annotations
 import math
 import shutil
 import time
-from collections.abc import Mapping
 from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
@@ -13,7 +12,7 @@ from tensorboard.plugins.hparams import summary_v2 as hp
 from tensorboard.plugins.scalar.summary_v2 import scalar_pb
 from tensorboard.plugins.text.summary_v2 import text_pb
 
-from hpsweep.sweep.outcome import RunStatus
+from hpsweep.sweep.outcome import TrialOutcome
 from hpsweep.tensorboard.events import EventWriter, merged, session_end_pb
 from hpsweep.tensorboard.experiment import RUNNING, STATUS, final_tag, load_experiment
 from hpsweep.training.callbacks._base import RunState, TrainingCallback
@@ -79,12 +78,13 @@ class TensorBoardLogger(TrainingCallback):
         scalars.append(scalar_pb("epochs", run.epoch))
         self.writer.write(merged(scalars), step=run.epoch)
 
-    def on_train_end(
-        self, run: RunState, status: RunStatus, metrics: Mapping[str, float | int | str]
-    ) -> None:
+    def on_train_end(self, run: RunState, outcome: TrialOutcome) -> None:
+        """The final metrics and the session's status: the run's outcome, the same
+        record metrics.json, the study and results.csv hold."""
         if self.writer is None:
             return
-        for name, value in metrics.items():
+        status = outcome.status
+        for name, value in outcome.metrics.items():
             if "/" in name and not name.startswith("best/") and isinstance(value, float):
                 self.writer.write(scalar_pb(final_tag(name), value), step=run.epoch)
         self.writer.write(text_pb("status", f"{status} after {run.epoch} epochs"), step=run.epoch)
