@@ -10,6 +10,10 @@ TORCH ?= torch==2.13.0
 
 .PHONY: run test bench clean
 
+# Every extra, ray included: the suite checks the environment `make run` uses (the ray
+# extra holds joblib at 1.5). In this editable install your own Hydra apps print
+# hydra-ray-launcher's import warning (src/hydra_plugins/hpsweep_quiet says why); a
+# regular install, `pip install '.[ray]'`, keeps them quiet.
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet $(TORCH)
