@@ -249,7 +249,9 @@ def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "search space (sampled, 20 trials)" in result.stdout
-    assert "composed 4 configs: ok" in result.stdout
+    # each of the 4 optimizer x model combinations, with the interval at each end: the
+    # configs the bad-input check composes too (SweepSpec.overrides_to_check)
+    assert "composed 8 configs: ok" in result.stdout
     assert not (tmp_path / "multirun").exists()
 
 
