@@ -1,7 +1,7 @@
 """The end of a sweep, for every sweeper: best.yaml, the summary in the log, the report.
 
-The hpsweep sweeper calls these when its loop ends (hydra_plugins/hpsweep_sweeper/
-_recording.py); the Hydra callbacks do for Hydra's basic sweeper and the stock Optuna
+The hpsweep sweeper calls these when its loop ends (hpsweep.search.recording); the
+Hydra callbacks do for Hydra's basic sweeper and the stock Optuna
 sweeper (hpsweep.hydra_callbacks.results and .report). best.yaml and the summary come
 from the report's own reading and ranking (hpsweep.report.loading), so the log,
 best.yaml and `hpsweep report` name the same trials in the same order.
