@@ -62,9 +62,13 @@ class MLP(nn.Module):
 
 
 class CNN(nn.Module):
-    """Conv blocks with "same" padding, global average pooling, a linear head.
+    """Conv blocks (conv, BatchNorm, activation, 2x2 max pooling), then a dense head.
 
-    Needs image-shaped samples (channels, height, width), such as digits' 1x8x8.
+    The classic small image classifier (Keras' mnist_cnn, PyTorch's MNIST example):
+    each block doubles the receptive field and halves the feature map, and the head
+    reads the whole flattened map, so where a stroke is still counts. Pooling stops
+    at 1x1, so more blocks than the image has halvings keep working. Needs
+    image-shaped samples (channels, height, width), such as digits' 1x8x8.
     """
 
     def __init__(
@@ -74,6 +78,8 @@ class CNN(nn.Module):
         channels: tuple[int, ...] = (32, 64),
         kernel: int = 3,
         activation: str = "relu",
+        hidden: int = 128,
+        batch_norm: bool = True,
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
@@ -82,27 +88,47 @@ class CNN(nn.Module):
                 f"model=cnn needs image data (channels, height, width); this data's samples "
                 f"have shape {tuple(input_shape)}: use model=mlp or model=attention"
             )
+        in_channels, height, width = input_shape
         blocks: list[nn.Module] = []
-        in_channels = input_shape[0]
         for out_channels in channels:
             blocks += [
-                nn.Conv2d(in_channels, out_channels, kernel, padding=kernel // 2),
+                # BatchNorm has its own shift, so the conv needs no bias.
+                nn.Conv2d(
+                    in_channels, out_channels, kernel, padding=kernel // 2, bias=not batch_norm
+                ),
+                nn.BatchNorm2d(out_channels) if batch_norm else nn.Identity(),
                 make_activation(activation),
-                make_dropout(dropout, nn.Dropout2d),
+                nn.MaxPool2d(2) if min(height, width) >= 2 else nn.Identity(),
             ]
             in_channels = out_channels
+            if min(height, width) >= 2:
+                height, width = height // 2, width // 2
         self.features = nn.Sequential(*blocks)
-        self.head = nn.Linear(in_channels, num_outputs)
+        # Dropout on the flattened features and on the hidden layer, as in mnist_cnn.
+        self.head = nn.Sequential(
+            nn.Flatten(),
+            make_dropout(dropout),
+            nn.Linear(in_channels * height * width, hidden),
+            make_activation(activation),
+            make_dropout(dropout),
+            nn.Linear(hidden, num_outputs),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x).mean(dim=(2, 3)))
+        return self.head(self.features(x))
 
 
 class Attention(nn.Module):
-    """A transformer encoder over tokens, mean-pooled into a linear head.
+    """A small vision transformer: tokens, a class token, pre-norm encoder blocks.
 
-    Image samples (C, H, W) become H tokens, one per row of C*W values; flat samples
-    (F,) become F tokens of one value each. Positions are learned.
+    Image samples (C, H, W) become one token per `patch` x `patch` square, embedded
+    by ViT's patchify convolution after `stem` 3x3 conv-BatchNorm-ReLU layers (a
+    convolutional stem, Xiao et al. 2021, "Early convolutions help transformers see
+    better"; stem=0 is the plain ViT). Flat samples (F,) become F tokens, one a
+    feature, each with its own embedding (FT-Transformer's feature tokenizer). A learned
+    class token (pool=cls) or the tokens' mean (pool=mean) feeds a linear head.
+    Positions are learned. `dropout` applies to attention weights and both residual
+    branches, as in torch's TransformerEncoderLayer.
     """
 
     def __init__(
@@ -112,35 +138,84 @@ class Attention(nn.Module):
         heads: int = 4,
         layers: int = 2,
         dim: int = 64,
+        patch: int = 2,
+        stem: int = 3,
+        mlp_ratio: int = 2,
+        pool: str = "cls",
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
         if dim % heads != 0:
             raise ValueError(f"model.dim={dim} must be divisible by model.heads={heads}")
+        if pool not in ("cls", "mean"):
+            raise ValueError(f"model.pool={pool!r} must be cls or mean")
         if len(input_shape) == 3:
-            channels, height, width = input_shape
-            num_tokens, token_size = height, channels * width
+            self.tokens: nn.Module = PatchTokens(input_shape, dim, patch, stem)
         else:
-            num_tokens, token_size = math.prod(input_shape), 1
-        self.num_tokens, self.token_size = num_tokens, token_size
-        self.embed = nn.Linear(token_size, dim)
-        self.position = nn.Parameter(torch.zeros(1, num_tokens, dim))
+            self.tokens = FeatureTokens(math.prod(input_shape), dim)
+        num_tokens = self.tokens(torch.zeros(1, *input_shape)).shape[1]
+        self.pool = pool
+        self.cls = nn.Parameter(torch.zeros(1, 1, dim)) if pool == "cls" else None
+        # ViT's initialization of positions: small, so early training sees the content.
+        self.position = nn.Parameter(torch.randn(1, num_tokens + (pool == "cls"), dim) * 0.02)
         layer = nn.TransformerEncoderLayer(
             d_model=dim,
             nhead=heads,
-            dim_feedforward=2 * dim,
+            dim_feedforward=mlp_ratio * dim,
             dropout=dropout,
+            activation="gelu",
             batch_first=True,
             norm_first=True,
         )
         # Nested tensors only speed up padded batches, which we never have; leaving
         # them on makes torch warn that norm_first disables them.
-        self.encoder = nn.TransformerEncoder(layer, num_layers=layers, enable_nested_tensor=False)
+        self.encoder = nn.TransformerEncoder(
+            layer, num_layers=layers, norm=nn.LayerNorm(dim), enable_nested_tensor=False
+        )
         self.head = nn.Linear(dim, num_outputs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() == 4:  # (batch, C, H, W) -> (batch, H, C*W): one token per row
-            x = x.permute(0, 2, 1, 3)
-        tokens = x.reshape(x.shape[0], self.num_tokens, self.token_size)
-        encoded = self.encoder(self.embed(tokens) + self.position)
-        return self.head(encoded.mean(dim=1))
+        tokens = self.tokens(x)
+        if self.cls is not None:
+            tokens = torch.cat([self.cls.expand(len(tokens), -1, -1), tokens], dim=1)
+        encoded = self.encoder(tokens + self.position)
+        return self.head(encoded[:, 0] if self.cls is not None else encoded.mean(dim=1))
+
+
+class PatchTokens(nn.Module):
+    """(batch, C, H, W) -> (batch, (H // patch) * (W // patch), dim)."""
+
+    def __init__(self, input_shape: tuple[int, ...], dim: int, patch: int, stem: int) -> None:
+        super().__init__()
+        channels, height, width = input_shape
+        if not 1 <= patch <= min(height, width):
+            raise ValueError(f"model.patch={patch} must be in [1, {min(height, width)}]")
+        if stem < 0:
+            raise ValueError(f"model.stem={stem} must be >= 0")
+        layers: list[nn.Module] = []
+        for _ in range(stem):
+            # Half the token width: the stem only has to find strokes, not classify.
+            layers += [
+                nn.Conv2d(channels, dim // 2, 3, padding=1, bias=False),
+                nn.BatchNorm2d(dim // 2),
+                nn.ReLU(),
+            ]
+            channels = dim // 2
+        layers.append(nn.Conv2d(channels, dim, patch, stride=patch))  # ViT's patchify
+        self.net = nn.Sequential(*layers, nn.Flatten(2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).transpose(1, 2)
+
+
+class FeatureTokens(nn.Module):
+    """(batch, F) -> (batch, F, dim): feature j's token is x_j * w_j + b_j."""
+
+    def __init__(self, num_features: int, dim: int) -> None:
+        super().__init__()
+        # nn.Linear(1, dim)'s initialization, one per feature.
+        self.weight = nn.Parameter(torch.empty(num_features, dim).uniform_(-1, 1))
+        self.bias = nn.Parameter(torch.empty(num_features, dim).uniform_(-1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(len(x), -1, 1) * self.weight + self.bias
