@@ -155,6 +155,31 @@ def test_reading_tensorboard_logs_is_quiet_under_hydras_root_logger(
     assert not [r for r in caplog.records if "No path found" in r.getMessage()]
 
 
+def significant_digits(number: str) -> int:
+    """Digits of a printed number from its first nonzero one: 0.006431 -> 4."""
+    mantissa = number.lower().split("e")[0].lstrip("-").replace(".", "").lstrip("0")
+    return len(mantissa)
+
+
+@pytest.mark.xdist_group("report-hyperband")
+def test_shown_numbers_are_rounded_and_the_records_keep_every_digit(
+    hyperband: Swept, capfd: pytest.CaptureFixture[str]
+) -> None:
+    lrs = [r["optimizer.lr"] for r in results(hyperband.path)]
+    assert max(map(significant_digits, lrs)) > 6  # results.csv: the sampled value, whole
+    summary = hyperband.terminal.rsplit("trials (", 1)[1].split("Re-run it with", 1)[0]
+    shown = report_here(hyperband.path, capfd, "--top", "20", "--no-plots").stdout
+    for text in (summary, shown):
+        numbers = re.findall(r"\d*\.\d+(?:e[-+]?\d+)?", text)
+        assert numbers and max(map(significant_digits, numbers)) <= 6, text
+    # report.html: a parameter's cell shows 4 digits and sorts by the whole value.
+    cells = re.findall(
+        r'<td data-sort="([^"]+)">([^<]+)</td>', (hyperband.path / "report.html").read_text()
+    )
+    lr_cells = [(key, text) for key, text in cells if key in lrs]
+    assert lr_cells and all(significant_digits(text) <= 4 for _, text in lr_cells)
+
+
 def top_of(text: str) -> list[int]:
     """Trial numbers of a summary's ranked table (rank, number, ... columns)."""
     table = text.split(" by val/loss (min):", 1)[1].splitlines()[2:]

@@ -20,9 +20,9 @@ verdict: the winner (best mean) against the runner-up by Welch's two-sided t-tes
 (unequal variances) at the 5% level: "distinguishable" when p < 0.05, else not (more
 seeds, or treat them as equal).
 
-    rank  number  sweep    mean      sd       95% interval          n  optimizer.lr
-    1     9       0.1486   0.1402    0.0151   [0.1215, 0.1590]      5  0.0043
-    2     0       0.1506   0.1437    0.0170   [0.1226, 0.1648]      5  0.0044
+    rank  number  sweep   mean ± sd        95% interval      n  optimizer.lr
+    1     9       0.1486  0.1402 ± 0.0151  [0.1215, 0.159]   5  0.004312
+    2     0       0.1506  0.1437 ± 0.017   [0.1226, 0.1648]  5  0.004417
     winner: trial 9 vs runner-up trial 0: not distinguishable (Welch's t-test p = 0.74)
 """
 
@@ -41,6 +41,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from hpsweep.report.loading import Sweep, Trial
+from hpsweep.report.numbers import readable
 from hpsweep.sweep.outcome import FINISHED, OUTCOME_FILE, TrialOutcome
 from hpsweep.sweep.results import format_table
 
@@ -208,9 +209,12 @@ def verdict(results: list[Confirmed], mode: str) -> str:
     if math.isnan(p):
         word = "cannot tell (fewer than 2 finished runs each)"
     elif p < 1 - LEVEL:
-        word = f"distinguishable (Welch's t-test p = {p:.2g} < {1 - LEVEL:.2g})"
+        word = f"distinguishable (Welch's t-test p = {readable(p, 2)} < {readable(1 - LEVEL, 2)})"
     else:
-        word = f"not distinguishable (Welch's t-test p = {p:.2g}): more seeds, or call it a tie"
+        word = (
+            f"not distinguishable (Welch's t-test p = {readable(p, 2)}): "
+            "more seeds, or call it a tie"
+        )
     kept = "" if winner.rank == 1 else f" (the sweep ranked it {winner.rank})"
     return (
         f"winner: trial {winner.trial.number}{kept} vs runner-up trial "
@@ -252,19 +256,17 @@ def write_confirm(results: list[Confirmed], sweep: Sweep) -> Path:
 
 
 def confirm_text(results: list[Confirmed], sweep: Sweep, metric: str | None) -> str:
-    def g(x: object) -> str:
-        number = float(x)  # type: ignore[arg-type]
-        return "nan" if math.isnan(number) else f"{number:.4g}"
-
+    # confirm.csv keeps every digit; the table shows 4, enough to compare means whose
+    # intervals are far wider than the 4th digit.
     table = [
         {
             "rank": r["rank"],
             "number": r["number"],
-            "sweep": g(r["sweep_value"]),
-            "mean ± sd": f"{g(r['mean'])} ± {g(r['sd'])}",
-            "95% interval": f"[{g(r['ci_low'])}, {g(r['ci_high'])}]",
+            "sweep": readable(r["sweep_value"]),
+            "mean ± sd": f"{readable(r['mean'])} ± {readable(r['sd'])}",
+            "95% interval": f"[{readable(r['ci_low'])}, {readable(r['ci_high'])}]",
             "n": r["n"],
-            **{p: r.get(p, "") for p in sweep.params},
+            **{p: readable(r.get(p, "")) for p in sweep.params},
         }
         for r in rows_of(results, sweep)
     ]

@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 from hpsweep.report.loading import load_sweep
+from hpsweep.report.numbers import VALUE_DIGITS, readable
 from hpsweep.report.summary import summary_text
 from hpsweep.sweep.results import BEST_FILE, RESULTS_FILE
 
@@ -50,7 +51,7 @@ def write_best_and_summary(sweep_dir: Path, script: str) -> Path | None:
         "best: trial %s, value %s. Re-run it with:\n"
         "  python %s --config-path %s --config-name best",
         best.number,
-        best.value,
+        readable(best.value, VALUE_DIGITS),
         script,
         sweep_dir.resolve(),
     )

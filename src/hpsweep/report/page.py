@@ -20,6 +20,7 @@ from pathlib import Path
 import yaml
 
 from hpsweep.report.loading import Sweep, Trial
+from hpsweep.report.numbers import VALUE_DIGITS, readable
 from hpsweep.report.summary import counts_text, epochs_saved
 from hpsweep.sweep.results import BEST_FILE
 
@@ -102,8 +103,9 @@ def _cell(text: str, sort: float | None = None) -> str:
 
 
 def _number_or_text(text: str) -> str:
+    """A parameter's cell: rounded to read, sorted by its full value."""
     try:
-        return _cell(text, float(text))
+        return _cell(readable(text), float(text))
     except ValueError:
         return _cell(text)
 
@@ -112,9 +114,10 @@ def _value_text(trial: Trial) -> str:
     """The value; with repeats, the mean ± sd over its seeds (sorted by the mean)."""
     if math.isnan(trial.value):
         return ""
+    value = readable(trial.value, VALUE_DIGITS)
     if math.isfinite(trial.value_sd):
-        return f"{trial.value:.6g} ± {trial.value_sd:.2g}"
-    return f"{trial.value:.6g}"
+        return f"{value} ± {readable(trial.value_sd, 2)}"
+    return value
 
 
 def trials_table(sweep: Sweep) -> str:
@@ -161,7 +164,8 @@ def page_html(sweep: Sweep, plots: list[Path], notes: list[str]) -> str:
     if ranked:
         best = ranked[0]
         parts.append(
-            f"<h2>Best: trial {best.number}, {html.escape(sweep.metric)} {best.value:.6g}</h2>"
+            f"<h2>Best: trial {best.number}, {html.escape(sweep.metric)} "
+            f"{readable(best.value, VALUE_DIGITS)}</h2>"
         )
         commands = reproduce_commands(sweep, best)
         if commands:

@@ -28,6 +28,7 @@ import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution
 
 from hpsweep.report.loading import Sweep, Trial
+from hpsweep.report.numbers import readable
 from hpsweep.report.parallel import draw_parallel_coordinates
 
 if TYPE_CHECKING:
@@ -220,7 +221,8 @@ def draw_objective_vs_params(sweep: Sweep, figure: Any, names: list[str]) -> Non
         else:
             categories = sorted({t.params[name] for t in with_param})
             points = [(float(categories.index(t.params[name])), t) for t in with_param]
-            axis.set_xticks(range(len(categories)), categories)
+            # A choice of numbers (choice(0.001, 0.01)) is categorical too: round its labels.
+            axis.set_xticks(range(len(categories)), [readable(c) for c in categories])
         _by_status(axis, points)
         axis.set_xlabel(name + (" (log)" if name in sweep.log_scaled else ""))
         axis.set_yscale(_value_scale(values))

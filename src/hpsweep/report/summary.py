@@ -8,8 +8,8 @@ before the end, so their last value does not compete: they are listed apart.
     sweep multirun/...: 12 trials (5 complete, 1 early_stopped, 6 pruned)
     epochs: 61 run of 108 for every trial to the end (47 saved, 44%, ...)
     top 3 by val/loss (min):
-    rank  number  val/loss  status    epochs  seconds  optimizer.lr
-    1     1       0.098175  complete  9       3.3      0.0053
+    rank  number  val/loss   status    epochs  seconds  optimizer.lr
+    1     1       0.0981753  complete  9       3.3      0.005314
     ...
     pruned (not ranked): trials 2, 3, 7 at epochs 1, 1, 3
 """
@@ -20,6 +20,7 @@ import math
 from collections import Counter
 
 from hpsweep.report.loading import Sweep, Trial
+from hpsweep.report.numbers import VALUE_DIGITS, readable
 from hpsweep.sweep.results import format_table
 
 
@@ -39,15 +40,18 @@ def counts_text(trials: list[Trial]) -> str:
 
 def value_text(trial: Trial) -> str:
     """The trial's value; with repeats, mean ± sd over its seeds and how many."""
+    value = readable(trial.value, VALUE_DIGITS)
     if trial.repeats is None:
-        return f"{trial.value:.6g}"
-    sd = f" ± {trial.value_sd:.2g}" if math.isfinite(trial.value_sd) else ""
-    return f"{trial.value:.6g}{sd} (n={trial.repeats})"
+        return value
+    # Two digits of the sd: it is itself uncertain, and says how far the mean is.
+    sd = f" ± {readable(trial.value_sd, 2)}" if math.isfinite(trial.value_sd) else ""
+    return f"{value}{sd} (n={trial.repeats})"
 
 
 def ranked_table(sweep: Sweep, top: int) -> str:
     """The first `top` trials of the one ranking, as a text table; with repeats the
-    value is the mean ± sd over seeds."""
+    value is the mean ± sd over seeds. Parameters show rounded (results.csv has them
+    whole)."""
     rows = [
         {
             "rank": rank,
@@ -56,7 +60,7 @@ def ranked_table(sweep: Sweep, top: int) -> str:
             "status": t.status,
             "epochs": t.epochs,
             "seconds": f"{t.seconds:.1f}",
-            **t.params,
+            **{name: readable(value) for name, value in t.params.items()},
         }
         for rank, t in enumerate(sweep.ranked()[:top], start=1)
     ]
