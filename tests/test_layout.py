@@ -26,6 +26,16 @@ FORBIDDEN = {
     "hpsweep.tensorboard": ("hpsweep.training", "hpsweep.report", "hpsweep.search"),
     "hpsweep.training": ("hpsweep.report", "hpsweep.search"),
     "hpsweep.report": ("hpsweep.search",),
+    # Optuna samplers any Optuna user can take: nothing of hpsweep inside.
+    "hpsweep.samplers": (
+        "hpsweep.sweep",
+        "hpsweep.training",
+        "hpsweep.report",
+        "hpsweep.search",
+        "hpsweep.tensorboard",
+        "hpsweep.hydra_callbacks",
+        "hydra_plugins",
+    ),
     "hpsweep.search": (
         "hpsweep.training",
         "hpsweep.hydra_callbacks",

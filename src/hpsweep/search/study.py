@@ -65,7 +65,11 @@ def make_sampler(settings: StudySettings, seed: int | None) -> optuna.samplers.B
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         sampler = instantiate(
             config,
-            _execution_whitelist_=("optuna.samplers.*", "hydra_plugins.hydra_optuna_sweeper.*"),
+            _execution_whitelist_=(
+                "optuna.samplers.*",
+                "hydra_plugins.hydra_optuna_sweeper.*",
+                "hpsweep.samplers.*",
+            ),
         )
     if not isinstance(sampler, optuna.samplers.BaseSampler):
         raise ValueError(

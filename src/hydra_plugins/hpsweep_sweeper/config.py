@@ -3,7 +3,8 @@
 `hydra/sweeper=hpsweep` is the sweeper; its samplers come from hydra-optuna-sweeper's
 group `hydra/sweeper/sampler` (tpe, random, grid, cmaes, gp, qmc), reused rather than
 defined again, plus `hpsweep_tpe`: Optuna's TPE with the settings hpsweep's presets
-chose by measurement (bench/tpe_defaults.py). Its pruners are Optuna's, in
+chose by measurement (bench/tpe_defaults.py), and `hpsweep_mftpe`: hpsweep's
+multi-fidelity TPE (hpsweep.samplers), the pruning presets' sampler. Its pruners are Optuna's, in
 `hydra/sweeper/pruner`. The presets in this package's conf/hydra/sweeper/ (auto, grid,
 random, tpe, sha, hyperband; on every app's search path through search_path.py) pick
 among these. Nothing here reads an app's keys unguarded: `trainer.epochs` and
@@ -81,6 +82,23 @@ class HpsweepTPESamplerConfig(TPESamplerConfig):
 
 
 @dataclass
+class MultiFidelityTPESamplerConfig:
+    """hpsweep.samplers.MultiFidelityTPESampler: TPE fitted on the largest budget (step)
+    at which enough trials have a value, across every bracket and rung (BOHB's model).
+    The sampler of the sha and hyperband presets (bench/search_quality.py)."""
+
+    _target_: str = "hpsweep.samplers.MultiFidelityTPESampler"
+    seed: int | None = None
+    # Trials with a value at a budget before the model uses it; null: parameters + 2.
+    min_points: int | None = None
+    n_startup_trials: int = 10
+    n_ei_candidates: int = 24
+    multivariate: bool = True
+    group: bool = True
+    constant_liar: bool = True
+
+
+@dataclass
 class HpsweepSweeperConf:
     _target_: str = SWEEPER_TARGET
     defaults: list[Any] = field(
@@ -141,6 +159,12 @@ store.store(
     group="hydra/sweeper/sampler",
     name="hpsweep_tpe",
     node=HpsweepTPESamplerConfig,
+    provider="hpsweep",
+)
+store.store(
+    group="hydra/sweeper/sampler",
+    name="hpsweep_mftpe",
+    node=MultiFidelityTPESamplerConfig,
     provider="hpsweep",
 )
 for name, node in {
