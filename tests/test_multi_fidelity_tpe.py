@@ -208,3 +208,31 @@ def test_bad_settings_and_several_objectives_say_so() -> None:
     study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler(seed=0))
     with pytest.raises(ValueError, match="one objective only"):
         study.optimize(lambda t: (t.suggest_float("x", 0, 1), 1.0), n_trials=1)
+
+
+def test_the_sweepers_sampler_option_composes_and_instantiates() -> None:
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import OmegaConf
+
+    from hpsweep.search.study import StudySettings, make_sampler
+    from tests.conftest import ROOT
+
+    overrides = ["hydra/sweeper=hyperband", "hydra/sweeper/sampler=hpsweep_mftpe"]
+    try:
+        with initialize_config_dir(config_dir=str(ROOT / "conf")):
+            cfg = compose("train", overrides=overrides, return_hydra_config=True)
+    finally:
+        GlobalHydra.instance().clear()
+    sweeper = cfg.hydra.sweeper
+    settings = StudySettings(
+        study_name="hpsweep",
+        direction="minimize",
+        sampler=OmegaConf.to_container(sweeper.sampler),
+        pruner=OmegaConf.to_container(sweeper.pruner),
+        seed=0,
+        n_jobs=2,
+    )
+    made = make_sampler(settings, seed=7)
+    assert isinstance(made, MultiFidelityTPESampler)
+    assert made._tpe._n_startup_trials == 10 and made._constant_liar
