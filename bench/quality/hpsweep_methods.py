@@ -45,7 +45,8 @@ def sweep(preset: str, problem: Problem, seed: int, sweep_dir: Path, n_trials: i
         # picks auto, the default the README gives every app.
         f"hydra/sweeper={'auto' if preset == 'default' else preset}",
         f"problem={problem.name}",
-        f"problem_seed={seed}",
+        # The problem's own noise seed, as every other method sees it (not the method's).
+        f"problem_seed={problem.seed}",
         *(f"x.{p.name}={p.interval()}" for p in problem.params),
         f"hydra.sweeper.seed={seed}",
         f"hydra.sweeper.n_trials={n_trials}",

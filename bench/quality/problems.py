@@ -49,6 +49,7 @@ class Param:
 
 class Problem(Protocol):
     name: str
+    seed: int  # seeds the problem's noise: every method of a run sees the same values
     params: list[Param]
     max_step: int
     # The normalized regret's two ends: 0 at `best`, 1 at `typical` (the median value
