@@ -13,9 +13,8 @@ ranks over problems, a plot of regret against budget, and the last line
 
 (one line), with x for `hydra/sweeper=hyperband` (hpsweep's preset for anything
 trained in epochs), y for the best method of another library, z for Optuna's own
-HyperbandPruner with its
-TPESampler, as an Optuna user sets them up; each the mean over problems of the mean
-over seeds of the regret at the whole budget.
+HyperbandPruner with its TPESampler, as an Optuna user sets them up; each the mean over
+problems of the mean over seeds of the regret at the whole budget.
 
 Problems: mf-prior-bench's MF-Hartmann `mfh3` and `mfh6` (formulas: fast, offline).
 Seeds: seed s seeds the problem's noise and, through numpy's SeedSequence, every
@@ -150,14 +149,21 @@ def load_curves(problems, methods, seeds) -> dict:
     return curves
 
 
-def scores(curves: dict, problems) -> dict:
+def scales(problems) -> dict:
+    """{problem: the problem at seed 0}: its `best` and `typical`, the ends of the
+    normalized regret, do not depend on the seed (typical costs 1,000 evaluations)."""
+    from bench.quality.problems import make_problem
+
+    return {problem: make_problem(problem, 0) for problem in problems}
+
+
+def scores(curves: dict, scale_of: dict) -> dict:
     """{problem: {method: {"1x": ..., ..., "area": ..., "per_seed": [...]}}}."""
-    from bench.quality.problems import MAX_STEP, make_problem
+    from bench.quality.problems import MAX_STEP
     from bench.quality.regret import area, mean, regret_at
 
     table: dict = {}
-    for problem in problems:
-        scale = make_problem(problem, 0)  # best and typical do not depend on the seed
+    for problem, scale in scale_of.items():
         for method, per_seed in curves[problem].items():
             row = {}
             for mark in MARKS:
@@ -204,19 +210,19 @@ def paired_test(table: dict, a: str, b: str) -> str:
     return f"{a} vs {b}: paired Wilcoxon p = {p:.3g} over {len(x)} (problem, seed) pairs"
 
 
-def plot(curves: dict, path: Path) -> None:
+def plot(curves: dict, scale_of: dict, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from bench.quality.problems import MAX_STEP, make_problem
+    from bench.quality.problems import MAX_STEP
     from bench.quality.regret import mean, regret_at
 
     budgets = [MAX_STEP * (BUDGET ** (i / 100)) for i in range(101)]
     figure, axes = plt.subplots(1, len(curves), figsize=(6 * len(curves), 4.5), squeeze=False)
     for axis, (problem, by_method) in zip(axes[0], curves.items(), strict=True):
-        scale = make_problem(problem, 0)
+        scale = scale_of[problem]
         axis.set_prop_cycle(color=plt.cm.tab20.colors)  # a colour for each of ~12 methods
         for method, per_seed in sorted(by_method.items()):
             line = [
@@ -282,10 +288,11 @@ def main() -> None:
     runs = [(p, m, s) for p in args.problems for m in methods for s in seeds]
     run_missing(runs, args.jobs)
     curves = load_curves(args.problems, methods, seeds)
-    table = scores(curves, args.problems)
+    scale_of = scales(args.problems)
+    table = scores(curves, scale_of)
     print_tables(table, len(seeds))
     if args.plot:
-        plot(curves, args.plot)
+        plot(curves, scale_of, args.plot)
     if DEFAULT in methods and OPTUNA_ALONE in methods:
         means = overall(table)
         print(paired_test(table, DEFAULT, best_peer(means)))

@@ -122,17 +122,15 @@ def optimize(
     study.optimize(objective, n_trials=100 * ledger.budget)
 
 
-def run_optuna(make_sampler: Callable[[int], optuna.samplers.BaseSampler], pruned: bool):
+def run_optuna(make_sampler: Callable[[int], optuna.samplers.BaseSampler]):
+    """Optuna's HyperbandPruner (min 1, max `max_step`, eta 3) with `make_sampler(seed)`."""
+
     def run(problem: Problem, seed: int, ledger: Ledger) -> None:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             sampler = make_sampler(seed)
-        pruner = (
-            optuna.pruners.HyperbandPruner(1, problem.max_step, 3)
-            if pruned
-            else optuna.pruners.NopPruner()
-        )
+        pruner = optuna.pruners.HyperbandPruner(1, problem.max_step, 3)
         optimize(sampler, pruner, problem, ledger)
 
     return run
@@ -145,6 +143,6 @@ METHODS = {
     "hpsweep tpe (-m default)": run_preset("default"),
     "hpsweep random": run_preset("random"),
     # Optuna alone, its defaults (TPESampler(seed) is multivariate since Optuna 5).
-    "optuna hyperband+TPE": run_optuna(lambda seed: optuna.samplers.TPESampler(seed=seed), True),
-    "optuna hyperband+MF-TPE": run_optuna(lambda seed: MultiFidelityTPESampler(seed=seed), True),
+    "optuna hyperband+TPE": run_optuna(lambda seed: optuna.samplers.TPESampler(seed=seed)),
+    "optuna hyperband+MF-TPE": run_optuna(lambda seed: MultiFidelityTPESampler(seed=seed)),
 }

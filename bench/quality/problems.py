@@ -103,14 +103,7 @@ class MFHartmann:
         return statistics.median(values)
 
 
-FAST_PROBLEMS = ("mfh3", "mfh6")
-
-
 def make_problem(name: str, seed: int) -> Problem:
     if name in ("mfh3", "mfh6"):
         return MFHartmann(f"{name}_good", seed)
-    if name == "digits":
-        from bench.quality.digits import DigitsProblem
-
-        return DigitsProblem(seed)
-    raise ValueError(f"unknown problem {name!r}: mfh3, mfh6 or digits")
+    raise ValueError(f"unknown problem {name!r}: mfh3 or mfh6")
