@@ -10,6 +10,7 @@ runs; torch and TensorBoard are imported only inside `main`, so that stop is qui
 
 import logging
 import math
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -19,6 +20,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from hpsweep.sweep.interruption import StoppedBySignal, raise_terminated, signal_of
 from hpsweep.training.resolvers import register_resolvers
 from hpsweep.training.trusted_targets import TRUSTED_TARGETS
 
@@ -46,8 +48,15 @@ def main(cfg: DictConfig) -> float:
     hydra_cfg = HydraConfig.get()
     output_dir = Path(hydra_cfg.runtime.output_dir)
     hparams = run_hparams(cfg, hydra_cfg.runtime.choices, hydra_cfg.overrides.task)
+    single_run = hydra_cfg.mode != RunMode.MULTIRUN
+    if single_run:  # a sweep's jobs take the sweeper's (or their launcher's) handling
+        signal.signal(signal.SIGTERM, raise_terminated)
     try:
         outcome = train(cfg, output_dir, hparams)
+    except (KeyboardInterrupt, StoppedBySignal) as interrupt:
+        if single_run:
+            exit_interrupted(interrupt, output_dir, cfg)
+        raise  # a sweep's job: the sweeper records it (cut, to continue)
     except Exception as error:
         if hydra_cfg.mode == RunMode.MULTIRUN:
             # The sweep records the trial as failed and goes on; the traceback goes into
@@ -58,6 +67,19 @@ def main(cfg: DictConfig) -> float:
     # The one record of the run: the sweep tells the study and writes results.csv from it.
     outcome.write(output_dir)
     return math.nan if outcome.value is None else outcome.value
+
+
+def exit_interrupted(interrupt: BaseException, output_dir: Path, cfg: DictConfig) -> None:
+    """Ctrl-C or SIGTERM of a single run: the epoch ended and its state was saved (with
+    trainer.save_state); one line says how to continue, exit 130 or 143."""
+    signal_name, exit_code = signal_of(interrupt)
+    how = (
+        f"its state is saved: continue with the same command and hydra.run.dir={output_dir}"
+        if cfg.trainer.get("save_state", True)
+        else "trainer.save_state=false: nothing to continue from"
+    )
+    print(f"interrupted by {signal_name}: {how}", file=sys.stderr)
+    raise SystemExit(exit_code) from None
 
 
 def exit_with_one_line(error: Exception) -> None:

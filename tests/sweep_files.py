@@ -9,6 +9,7 @@ import math
 import signal
 import statistics
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -49,6 +50,20 @@ def wait_for_rows(sweep: Path, count: int, process: subprocess.Popen[str]) -> No
             return
         time.sleep(0.05)
     raise AssertionError(f"the sweep never wrote {count} row(s); it exited {process.poll()}")
+
+
+def start_train(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    """train.py with `args`, started in the background (to be signalled), its output
+    (stdout and stderr together) read at the end."""
+    from tests.conftest import TRAIN_PY
+
+    return subprocess.Popen(
+        [sys.executable, str(TRAIN_PY), *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def stop_sweep_after_rows(command: list[str], cwd: Path, sweep: Path, rows: int) -> str:

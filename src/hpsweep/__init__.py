@@ -9,6 +9,8 @@ What a Hydra app needs to take part in a sweep, in one import:
         trial.report(val_loss, step=epoch)
         if trial.should_prune():
             ...
+        trial.save_state({"model": model.state_dict(), ...}, step=epoch)
+    saved = trial.load_state()            # a cut trial's last SavedState(step, state), or None
 
 and to read a sweep back: `load_recorded_study(sweep_dir)` (the Optuna study), each
 trial's `TrialOutcome` (its `metrics.json`) and its `RunStatus` word. Everything else
@@ -18,8 +20,16 @@ sweeper's logic), `training` (train.py's run), `tensorboard`, `report`.
 
 from hpsweep.sweep.channel import load_recorded_study
 from hpsweep.sweep.outcome import RunStatus, TrialOutcome
+from hpsweep.sweep.saved_state import SavedState
 from hpsweep.sweep.trial import SweepTrial
 
 __version__ = "0.1.0"
 
-__all__ = ["RunStatus", "SweepTrial", "TrialOutcome", "__version__", "load_recorded_study"]
+__all__ = [
+    "RunStatus",
+    "SavedState",
+    "SweepTrial",
+    "TrialOutcome",
+    "__version__",
+    "load_recorded_study",
+]

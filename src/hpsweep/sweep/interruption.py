@@ -2,8 +2,9 @@
 
 Python turns SIGINT into KeyboardInterrupt; the sweeper installs `raise_terminated`
 for SIGTERM so that a scheduler's or `kill`'s stop unwinds the same path: the
-training loop's callbacks close their files, Hydra records the job as failed, the
-sweeper queues the trial again and exits 130 (SIGINT) or 143 (SIGTERM).
+training loop saves its state and its callbacks close their files, the job records
+itself as interrupted, the sweeper leaves the trial to resume and exits 130 (SIGINT)
+or 143 (SIGTERM).
 """
 
 from __future__ import annotations
@@ -17,12 +18,34 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised wherever the process is, so it unwinds like Ctrl-C."""
 
 
+class StoppedBySignal(Exception):
+    """A signal stopped a training loop that had no handler of its own for it (a plain
+    run's Ctrl-C, a launcher's worker: training.epoch_interrupts), once its state was
+    saved. An Exception, not a KeyboardInterrupt: in a worker, Hydra's run_job records
+    it as the job's failure and the launcher's call returns, where a KeyboardInterrupt
+    would make joblib abort its pool and kill the other workers before they could save."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)  # its only argument: it pickles back to the sweeper
+        self.signum = signum
+
+    def __str__(self) -> str:
+        return signal.Signals(self.signum).name
+
+
 def raise_terminated(signum: int, frame: object) -> None:
     raise Terminated
 
 
+def is_interruption(error: BaseException) -> bool:
+    """Whether `error` is a signal's stop (Ctrl-C, SIGTERM, in process or in a worker)."""
+    return isinstance(error, (KeyboardInterrupt, StoppedBySignal))
+
+
 def signal_of(interrupt: BaseException) -> tuple[str, int]:
     """(signal name, conventional exit code) of an interrupt."""
+    if isinstance(interrupt, StoppedBySignal):
+        return signal.Signals(interrupt.signum).name, 128 + interrupt.signum
     return ("SIGTERM", 143) if isinstance(interrupt, Terminated) else ("SIGINT", 130)
 
 

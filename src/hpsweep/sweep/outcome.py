@@ -128,9 +128,9 @@ class TrialOutcome:
         cls, error: BaseException, *, started: str = "", seconds: float | None = None
     ) -> TrialOutcome:
         """A job that raised: failed, with one line of reason."""
-        from hpsweep.sweep.interruption import signal_of
+        from hpsweep.sweep.interruption import is_interruption, signal_of
 
-        if isinstance(error, KeyboardInterrupt):
+        if is_interruption(error):
             reason = f"interrupted by {signal_of(error)[0]}"
         else:
             reason = f"{type(error).__name__}: {error}".splitlines()[0]

@@ -13,6 +13,21 @@
         trial.record("val/acc", val_acc)  # an extra results.csv column
     return val_loss
 
+A trial cut by a signal, a kill or a lost node is re-launched into its own job folder
+when the sweep resumes. To continue where it stopped instead of from epoch 1, save the
+training state now and then and load it at the start:
+
+    saved = trial.load_state()            # None: nothing saved (or not usable)
+    start = 1 if saved is None else saved.step + 1
+    if saved is not None:
+        model.load_state_dict(saved.state["model"])
+    for epoch in range(start, epochs + 1):
+        ...
+        trial.save_state({"model": model.state_dict()}, step=epoch)
+
+(hpsweep.sweep.saved_state: one file in `trial.state_dir`, written atomically, loaded
+only into the configuration that wrote it.)
+
 With repeats (`hydra.sweeper.repeats=k`), one trial is k jobs, one per seed, maybe in
 different processes; they prune together through the study's storage:
 
@@ -50,6 +65,7 @@ from hpsweep.sweep.channel import (
     registered_slot,
     registered_trial,
 )
+from hpsweep.sweep.saved_state import STATE_DIR, SavedState, StateFile, config_key
 from hpsweep.sweep.storage import make_storage
 
 # The pruning protocol across repeats (see the module's docstring).
@@ -73,8 +89,12 @@ class SweepTrial:
         channel: dict[str, Any],
         slot: int | None = None,
         repeat: int | None = None,
+        job_dir: Path | None = None,
+        config: Any = None,
     ) -> None:
         self.sweep_dir = sweep_dir
+        self.job_dir = job_dir  # the job's own folder: the same on every re-launch
+        self._config = config  # the job's composed config: what its saved state is keyed by
         self.number = number
         # The sweeper's slot this job runs in: one per trial in flight (hpsweep.sweep.
         # channel.register_job); train.py's trainer.device=auto maps it to a GPU.
@@ -89,6 +109,7 @@ class SweepTrial:
         self.last_value: float | None = None
         self.pruned_at: int | None = None
         self.metrics: dict[str, Any] = {}
+        self._reported: set[int] | None = None  # steps the study held when this job began
 
     @classmethod
     def current(cls) -> SweepTrial | None:
@@ -96,13 +117,16 @@ class SweepTrial:
         return _CURRENT.get()
 
     @classmethod
-    def for_job(cls, sweep_dir: Path, job_number: int) -> SweepTrial | None:
+    def for_job(
+        cls, sweep_dir: Path, job_number: int, job_dir: Path | None = None, config: Any = None
+    ) -> SweepTrial | None:
         number = registered_trial(sweep_dir, job_number)
         if number is None:
             return None
         channel = read_channel(sweep_dir)
         repeat = registered_repeat(sweep_dir, job_number) if channel.get("repeats") else None
-        return cls(sweep_dir, number, channel, registered_slot(sweep_dir, job_number), repeat)
+        slot = registered_slot(sweep_dir, job_number)
+        return cls(sweep_dir, number, channel, slot, repeat, job_dir, config)
 
     @contextmanager
     def activate(self) -> Iterator[SweepTrial]:
@@ -113,10 +137,34 @@ class SweepTrial:
         finally:
             _CURRENT.reset(token)
 
+    @property
+    def state_dir(self) -> Path:
+        """The folder of this job's saved state: the same on every re-launch."""
+        if self.job_dir is None:
+            raise RuntimeError("this trial has no job folder: it was not launched by a sweep")
+        return self.job_dir / STATE_DIR
+
+    def _states(self) -> StateFile:
+        return StateFile(self.state_dir, config_key(self._config or {}))
+
+    def save_state(self, state: Any, step: int) -> None:
+        """Save the job's training state after `step`, atomically (see the module's
+        docstring for what a state may hold)."""
+        self._states().save(state, step)
+
+    def load_state(self) -> SavedState | None:
+        """The last state this configuration's job saved; None when there is none, or
+        it cannot be used (one warning line says why)."""
+        return self._states().load()
+
     def report(self, value: float, step: int) -> None:
         """Record the objective's value after `step` (an epoch, usually)."""
         self.last_step, self.last_value = step, value
         if not self.prunes:  # without a pruner nothing reads it: no storage write per epoch
+            return
+        if self._already_reported(step):
+            # A resumed job repeats the steps trained since its last saved state: the
+            # study keeps the value it has (Optuna refuses a step twice), one curve.
             return
         if self.repeat is None:
             self._trial().report(value, step)
@@ -161,6 +209,12 @@ class SweepTrial:
             self.pruned_at = self.last_step
             return True
         return False
+
+    def _already_reported(self, step: int) -> bool:
+        if self._reported is None:
+            trial = self._trial()
+            self._reported = set(trial.storage.get_trial(trial._trial_id).intermediate_values)
+        return step in self._reported
 
     def record(self, name: str, value: Any) -> None:
         """An extra metric of this trial (a number or a short text): a column of

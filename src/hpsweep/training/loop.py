@@ -5,6 +5,12 @@ Everything a run is made of comes from the composed config through Hydra's
 learning-rate schedule (conf/scheduler). The loop slices batches from in-memory
 tensors, steps the schedule once per epoch, and evaluates on the validation split
 after every epoch and on the test split at the end.
+
+With `trainer.save_state` (the default) the run saves its whole state into
+`<output dir>/state/` as it trains (training.resume) and, re-launched into the same
+folder (a resumed sweep does that; a single run with `hydra.run.dir=<its folder>`),
+continues after its last saved epoch. Ctrl-C and SIGTERM wait for the epoch to end,
+then its state is saved (training.epoch_interrupts).
 """
 
 from __future__ import annotations
@@ -23,12 +29,16 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
+from hpsweep.sweep.interruption import is_interruption
 from hpsweep.sweep.outcome import RunStatus, TrialOutcome, utc_now
+from hpsweep.sweep.saved_state import STATE_DIR, StateFile, config_key
 from hpsweep.sweep.trial import SweepTrial
 from hpsweep.tensorboard.hparams import HParamValue
 from hpsweep.training.callbacks import RunState, SweepPruning, TrainingCallback
 from hpsweep.training.data import Splits
+from hpsweep.training.epoch_interrupts import EpochInterrupts
 from hpsweep.training.objective import objective_value
+from hpsweep.training.resume import SessionClock, StateKeeper
 from hpsweep.training.trusted_targets import TRUSTED_TARGETS
 from hpsweep.training.validation import validate
 
@@ -206,62 +216,79 @@ def build(cfg: DictConfig, extra_callbacks: Sequence[TrainingCallback] = ()) -> 
     return Parts(data, model, optimizer, scheduler, loss_fn, callbacks, generator)
 
 
-def fit(parts: Parts, run: RunState, batch_size: int, augment: float) -> dict[str, float]:
-    """Train epoch by epoch until the last one or a callback's stop; returns the last
-    epoch's metrics. Sets `run.stop_reason` (None: every epoch ran)."""
-    last: dict[str, float] = {}
+def fit(
+    parts: Parts,
+    run: RunState,
+    batch_size: int,
+    augment: float,
+    keeper: StateKeeper | None = None,
+    clock: SessionClock | None = None,
+) -> dict[str, float]:
+    """Train epoch by epoch, from the one after `run.epoch` (a resumed run's), until the
+    last one or a callback's stop; returns the last epoch's metrics. Sets
+    `run.stop_reason` (None: every epoch ran). With a `keeper`, saves the state as it
+    goes, and at the end of the epoch in which a signal came, before raising it."""
     status = RunStatus.FAILED  # until the loop ends without raising
+    interrupts = EpochInterrupts()
     try:
         for callback in parts.callbacks:
             callback.on_fit_start(run)
-        for epoch in range(1, run.max_epochs + 1):
-            run.epoch = epoch
-            epoch_start = time.perf_counter()
-            lr = parts.optimizer.param_groups[0]["lr"]
-            train_loss = train_one_epoch(
-                parts.model,
-                parts.optimizer,
-                parts.loss_fn,
-                parts.data,
-                batch_size,
-                augment,
-                parts.generator,
-            )
-            parts.scheduler.step()
-            val = evaluate(
-                parts.model,
-                parts.data.x_val,
-                parts.data.y_val,
-                parts.data.task,
-                loss_to_target_units(parts.data),
-            )
-            last = {"train/loss": train_loss, **{f"val/{k}": v for k, v in val.items()}}
-            log.info(
-                "epoch %*d/%d  %s  lr %.3g  (%.2fs)",
-                len(str(run.max_epochs)),
-                epoch,
-                run.max_epochs,
-                "  ".join(f"{name} {value:.4f}" for name, value in last.items()),
-                lr,
-                time.perf_counter() - epoch_start,
-            )
-            if not math.isfinite(train_loss):
-                log.warning("training loss is %s at epoch %d: the run diverged", train_loss, epoch)
-                run.stop(RunStatus.DIVERGED)
-            epoch_metrics = {
-                **last,
-                "lr": lr,
-                "time/epoch_seconds": time.perf_counter() - epoch_start,
-            }
-            for callback in parts.callbacks:
-                callback.on_epoch_end(run, epoch_metrics)
-            if run.stop_reason is not None:
-                break
+        with interrupts.installed():
+            for epoch in range(run.epoch + 1, run.max_epochs + 1):
+                run.epoch = epoch
+                train_and_validate(parts, run, batch_size, augment)
+                if keeper is not None and clock is not None:
+                    keeper.after_epoch(parts, run, clock, force=interrupts.pending)
+                interrupts.deliver()
+                if run.stop_reason is not None:
+                    break
         status = run.stop_reason or RunStatus.COMPLETE
     finally:
         for callback in parts.callbacks:
             callback.on_fit_end(run, status)
-    return last
+    return run.last_metrics
+
+
+def train_and_validate(parts: Parts, run: RunState, batch_size: int, augment: float) -> None:
+    """One epoch: train, step the schedule, validate, log, and the callbacks' turn."""
+    epoch = run.epoch
+    epoch_start = time.perf_counter()
+    lr = parts.optimizer.param_groups[0]["lr"]
+    train_loss = train_one_epoch(
+        parts.model,
+        parts.optimizer,
+        parts.loss_fn,
+        parts.data,
+        batch_size,
+        augment,
+        parts.generator,
+    )
+    parts.scheduler.step()
+    val = evaluate(
+        parts.model,
+        parts.data.x_val,
+        parts.data.y_val,
+        parts.data.task,
+        loss_to_target_units(parts.data),
+    )
+    last = {"train/loss": train_loss, **{f"val/{k}": v for k, v in val.items()}}
+    run.last_metrics.clear()
+    run.last_metrics.update(last)
+    log.info(
+        "epoch %*d/%d  %s  lr %.3g  (%.2fs)",
+        len(str(run.max_epochs)),
+        epoch,
+        run.max_epochs,
+        "  ".join(f"{name} {value:.4f}" for name, value in last.items()),
+        lr,
+        time.perf_counter() - epoch_start,
+    )
+    if not math.isfinite(train_loss):
+        log.warning("training loss is %s at epoch %d: the run diverged", train_loss, epoch)
+        run.stop(RunStatus.DIVERGED)
+    epoch_metrics = {**last, "lr": lr, "time/epoch_seconds": time.perf_counter() - epoch_start}
+    for callback in parts.callbacks:
+        callback.on_epoch_end(run, epoch_metrics)
 
 
 def final_metrics(parts: Parts) -> dict[str, float]:
@@ -295,26 +322,31 @@ def train(
     as an Optuna loop reporting each epoch.
     """
     validate(cfg)
-    started, clock = utc_now(), time.perf_counter()
+    clock = SessionClock(started=utc_now(), seconds_before=0.0, session_start=time.perf_counter())
     parts = build(cfg, extra_callbacks)
-    run = RunState(
-        cfg=cfg,
-        model=parts.model,
-        output_dir=output_dir,
-        hparams=dict(hparams or {}),
-        max_epochs=cfg.trainer.epochs,
-    )
+    run = new_run(cfg, parts, output_dir, hparams)
+    keeper = None
+    if OmegaConf.select(cfg, "trainer.save_state", default=True):
+        keeper = StateKeeper(StateFile(output_dir / STATE_DIR, config_key(cfg)))
+        if not keeper.resume(parts, run, clock) and keeper.restore_failed:
+            parts = build(cfg, extra_callbacks)  # half restored: start afresh
+            run = new_run(cfg, parts, output_dir, hparams)
+        run.saves_state = True
     outcome: TrialOutcome | None = None
     try:
-        last = fit(parts, run, cfg.trainer.batch_size, cfg.regularization.augment)
+        last = fit(parts, run, cfg.trainer.batch_size, cfg.regularization.augment, keeper, clock)
         metrics = {"train/loss": last["train/loss"], **final_metrics(parts), **run.summary}
-        outcome = run_outcome(cfg, run, metrics, started, time.perf_counter() - clock)
+        outcome = run_outcome(cfg, run, metrics, clock.started, clock.seconds())
     except BaseException as error:  # KeyboardInterrupt too: the callbacks close their files
-        outcome = TrialOutcome.of_error(error, started=started, seconds=time.perf_counter() - clock)
+        run.interrupted = is_interruption(error)
+        outcome = TrialOutcome.of_error(error, started=clock.started, seconds=clock.seconds())
         raise
     finally:
         for callback in parts.callbacks:
             callback.on_train_end(run, outcome)
+    if keeper is not None:
+        keeper.finish()
+        log.debug("saved its state %d times in %.3fs", keeper.saves, keeper.save_seconds)
     log.info(
         "%s after %d epochs: %s",
         outcome.status,
@@ -322,6 +354,18 @@ def train(
         "  ".join(f"{k} {v:.4f}" for k, v in outcome.metrics.items() if isinstance(v, float)),
     )
     return outcome
+
+
+def new_run(
+    cfg: DictConfig, parts: Parts, output_dir: Path, hparams: dict[str, HParamValue] | None
+) -> RunState:
+    return RunState(
+        cfg=cfg,
+        model=parts.model,
+        output_dir=output_dir,
+        hparams=dict(hparams or {}),
+        max_epochs=cfg.trainer.epochs,
+    )
 
 
 def run_outcome(

@@ -14,6 +14,7 @@ than the best so far? A NaN or infinite value never is.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 
 class Monitor:
@@ -48,3 +49,9 @@ class Monitor:
             return False
         self.best, self.best_step = value, self.step
         return True
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "best_step": self.best_step, "step": self.step}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best, self.best_step, self.step = state["best"], state["best_step"], state["step"]

@@ -25,6 +25,12 @@ class RunState:
     stop_reason: RunStatus | None = None
     # Set by callbacks for the final metrics, e.g. the best value and its epoch.
     summary: dict[str, Any] = field(default_factory=dict)
+    last_metrics: dict[str, float] = field(default_factory=dict)  # the last epoch's
+    # The loop saves its state as it trains (training.resume): callbacks that write
+    # files per epoch may hold them until `on_state_saved`, so that what is on disk
+    # never runs ahead of the state a re-launched run continues from.
+    saves_state: bool = False
+    interrupted: bool = False  # a signal cut the run: it will continue, not end
 
     def stop(self, reason: RunStatus) -> None:
         """Ask the loop to stop after this epoch; the first reason given wins."""
@@ -47,4 +53,14 @@ class TrainingCallback:
     def on_train_end(self, run: RunState, outcome: TrialOutcome) -> None:
         """After the final evaluation, with the outcome train() returns (the final
         model's metrics); also when training or the evaluation raised (failed, no
-        metrics)."""
+        metrics), and when a signal cut it (`run.interrupted`: it will be resumed)."""
+
+    def on_state_saved(self, run: RunState) -> None:
+        """Right after the loop saved its state at the end of `run.epoch`."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """What this callback needs to continue a resumed run (torch.save data)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from what `state_dict` returned in an earlier session."""

@@ -59,6 +59,14 @@ class BestCheckpoint(TrainingCallback):
         if self.pending is not None:
             self.save(run)
 
+    def state_dict(self) -> dict[str, Any]:
+        # A best not yet written travels with the state: written after a resume.
+        return {"monitor": self.monitor.state_dict(), "pending": self.pending}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.monitor.load_state_dict(state["monitor"])
+        self.pending = state["pending"]
+
     def save(self, run: RunState) -> None:
         assert self.pending is not None
         save_atomically(self.pending, run.output_dir / self.filename)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import Any
 
 import torch
 
@@ -97,6 +98,18 @@ class EarlyStopping(TrainingCallback):
                 self.rule.patience,
             )
             run.stop(RunStatus.EARLY_STOPPED)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "monitor": self.rule.monitor.state_dict(),
+            "bad_steps": self.rule.bad_steps,
+            "best_weights": self.best_weights,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.rule.monitor.load_state_dict(state["monitor"])
+        self.rule.bad_steps = state["bad_steps"]
+        self.best_weights = state["best_weights"]
 
     def on_fit_end(self, run: RunState, status: RunStatus) -> None:
         if self.best_weights is not None and self.rule.best_step != run.epoch:

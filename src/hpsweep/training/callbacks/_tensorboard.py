@@ -4,6 +4,7 @@ import math
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
@@ -20,6 +21,7 @@ from hpsweep.training.monitor import Monitor
 
 # While the run trains, its HParams row comes from this sub-run (see on_fit_start).
 RUNNING_RUN = "running"
+EVENT_FILES = "events.out.tfevents.*"
 
 
 class TensorBoardLogger(TrainingCallback):
@@ -36,6 +38,13 @@ class TensorBoardLogger(TrainingCallback):
     `flush_secs` seconds and at the end rather than after every epoch: a running run
     shows within seconds, and the training loop never waits on the disk.
 
+    When the loop saves its state (training.resume), an epoch's scalars are held until
+    the state that covers that epoch is saved: a run cut and re-launched continues its
+    one TensorBoard run at the next step, and no step is ever written twice. A state
+    saved just before a kill carries the scalars not yet written; the re-launched run
+    writes those the files lack. A run that starts again from epoch 0 (nothing saved)
+    removes the cut attempt's event files first: one run, each step once.
+
     TensorBoard reads a run's hparams once, from its first session summary, so the
     status word is written with them at the end. Until then the run's row in the
     HParams table comes from a provisional sub-run `<run>/running` that holds only its
@@ -49,16 +58,28 @@ class TensorBoardLogger(TrainingCallback):
         self.flush_secs = flush_secs
         self.writer: EventWriter | None = None
         self.started = 0.0
+        # (epoch, scalars) not yet written: held until a saved state covers them.
+        self.unwritten: list[tuple[int, dict[str, float]]] = []
 
     def on_fit_start(self, run: RunState) -> None:
-        self.started = time.time()
+        if run.epoch == 0:  # a fresh run: a cut attempt's files, if any, go
+            self.started = time.time()
+            for old in run.output_dir.glob(EVENT_FILES):
+                old.unlink()
+            shutil.rmtree(run.output_dir / RUNNING_RUN, ignore_errors=True)
         self.writer = EventWriter(run.output_dir, self.flush_secs, max_queue_size=1024)
-        experiment = sweep_experiment()
-        if experiment is not None:
-            self.writer.write(experiment)
-        provisional = EventWriter(run.output_dir / RUNNING_RUN)
-        provisional.write(self.session(run, RUNNING))
-        provisional.close()
+        if run.epoch == 0:
+            experiment = sweep_experiment()
+            if experiment is not None:
+                self.writer.write(experiment)
+        else:  # resumed: what the saved state holds beyond the files' last step
+            on_disk = last_step_written(run.output_dir)
+            self.unwritten = [(step, s) for step, s in self.unwritten if step > on_disk]
+            self.write_unwritten()
+        if not (run.output_dir / RUNNING_RUN).is_dir():
+            provisional = EventWriter(run.output_dir / RUNNING_RUN)
+            provisional.write(self.session(run, RUNNING))
+            provisional.close()
 
     def session(self, run: RunState, status: str) -> Summary:
         # trial_id names the session group: one group per run (the sweep's job folder),
@@ -70,19 +91,52 @@ class TensorBoardLogger(TrainingCallback):
     def on_epoch_end(self, run: RunState, metrics: dict[str, float]) -> None:
         assert self.writer is not None, "on_fit_start opens the writer"
         self.monitor.update(metrics.get(self.monitor.metric, math.nan))
-        scalars = [scalar_pb(tag, number) for tag, number in metrics.items()]
+        scalars = dict(metrics)
         if self.monitor.best is not None:
-            scalars.append(scalar_pb(f"best/{self.monitor.metric}", self.monitor.best))
+            scalars[f"best/{self.monitor.metric}"] = self.monitor.best
         # Epochs trained so far: in the HParams table it tells early-stopped and
         # pruned runs (and how far running ones are) from complete ones.
-        scalars.append(scalar_pb("epochs", run.epoch))
-        self.writer.write(merged(scalars), step=run.epoch)
+        scalars["epochs"] = run.epoch
+        self.unwritten.append((run.epoch, scalars))
+        if not run.saves_state:
+            self.write_unwritten()
+
+    def on_state_saved(self, run: RunState) -> None:
+        self.write_unwritten()
+        assert self.writer is not None
+        self.writer.flush()
+
+    def write_unwritten(self) -> None:
+        assert self.writer is not None, "on_fit_start opens the writer"
+        for step, scalars in self.unwritten:
+            pbs = [scalar_pb(tag, number) for tag, number in scalars.items()]
+            self.writer.write(merged(pbs), step=step)
+        self.unwritten = []
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "monitor": self.monitor.state_dict(),
+            "started": self.started,
+            "unwritten": list(self.unwritten),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.monitor.load_state_dict(state["monitor"])
+        self.started = state["started"]
+        self.unwritten = [(step, dict(scalars)) for step, scalars in state["unwritten"]]
 
     def on_train_end(self, run: RunState, outcome: TrialOutcome) -> None:
         """The final metrics and the session's status: the run's outcome, the same
         record metrics.json, the study and results.csv hold."""
         if self.writer is None:
             return
+        if run.interrupted:
+            # It will continue: no final values, no status yet (TensorBoard keeps a
+            # run's first session summary). What its saved state covers is on disk.
+            self.writer.close()
+            self.writer = None
+            return
+        self.write_unwritten()
         status = outcome.status
         for name, value in outcome.metrics.items():
             if "/" in name and not name.startswith("best/") and isinstance(value, float):
@@ -94,6 +148,19 @@ class TensorBoardLogger(TrainingCallback):
         self.writer = None
         # The run's own session is on disk: the provisional row goes.
         shutil.rmtree(run.output_dir / RUNNING_RUN, ignore_errors=True)
+
+
+def last_step_written(logdir: Path) -> int:
+    """The last step of the scalars in a run's event files (0: none)."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+    steps = [
+        event.step
+        for path in logdir.glob(EVENT_FILES)
+        for event in EventFileLoader(str(path)).Load()
+        if event.HasField("summary")
+    ]
+    return max(steps, default=0)
 
 
 def sweep_experiment() -> Summary | None:

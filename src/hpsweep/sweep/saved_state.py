@@ -1,0 +1,103 @@
+"""A run's saved training state: one file, written atomically, keyed by its configuration.
+
+    states = StateFile(job_dir / STATE_DIR, config_key(cfg))
+    states.save({"model": model.state_dict(), ...}, step=epoch)   # temp file, os.replace
+    saved = states.load()         # SavedState(step, state), or None: start from scratch
+
+The folder is the job's own (`<job folder>/state/`), and a cut trial is re-launched
+into the same job folder, so its state is found again however often it is re-launched.
+A state is only ever loaded into the configuration that wrote it: the file carries a
+hash of the job's composed config, and a file of another configuration, a truncated
+one or one torch cannot read gives one warning line naming the file and `load()`
+returns None (the run starts from step 0) — never a crash, never a foreign state.
+
+States are read with `torch.load(weights_only=True)`: tensors, numbers, strings,
+None and lists, tuples and dicts of them. No pickled objects: a state file is data,
+never code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+STATE_DIR = "state"
+STATE_FILE = "last.pt"
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class SavedState:
+    """What `StateFile.load` found: the state an app saved and the step it belongs to."""
+
+    step: int
+    state: Any
+
+
+def config_key(config: Any) -> str:
+    """A short hash of a composed config (a DictConfig or a plain mapping), resolved."""
+    from omegaconf import DictConfig, OmegaConf
+
+    plain = (
+        OmegaConf.to_container(config, resolve=True) if isinstance(config, DictConfig) else config
+    )
+    text = json.dumps(plain, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class StateFile:
+    def __init__(self, folder: Path, key: str) -> None:
+        self.folder = folder
+        self.key = key
+
+    @property
+    def path(self) -> Path:
+        return self.folder / STATE_FILE
+
+    def save(self, state: Any, step: int) -> None:
+        """Write `state` as the one saved at `step`: to a temporary file beside the
+        last one, then renamed over it, so a run killed mid-write keeps the last whole
+        state."""
+        import torch
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        record = {"format": FORMAT, "key": self.key, "step": step, "state": state}
+        tmp = self.path.with_name(f".{STATE_FILE}.{os.getpid()}.tmp")
+        try:
+            torch.save(record, tmp)
+            os.replace(tmp, self.path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def load(self) -> SavedState | None:
+        """The last saved state, or None: none saved, or one that cannot be used (a
+        warning line says which file and why)."""
+        import torch
+
+        if not self.path.is_file():
+            return None
+        try:
+            record = torch.load(self.path, map_location="cpu", weights_only=True)
+        except Exception as error:  # truncated, not torch's, or holding objects
+            reason = " ".join(f"{type(error).__name__}: {error}".split())[:200]
+            return self.unusable(f"it cannot be read ({reason})")
+        if not isinstance(record, dict) or record.get("format") != FORMAT:
+            return self.unusable("it is not an hpsweep state")
+        if record.get("key") != self.key:
+            return self.unusable("it was written by another configuration")
+        return SavedState(step=int(record["step"]), state=record["state"])
+
+    def unusable(self, why: str) -> None:
+        log.warning("ignoring the saved state %s: %s; starting from step 0", self.path, why)
+        return None
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)
