@@ -3,6 +3,7 @@ on Hydra's own launchers; stopped cleanly by a signal, workers included."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -15,6 +16,8 @@ from hydra.core.utils import JobReturn, JobStatus
 from hydra.plugins.launcher import Launcher
 
 from hpsweep.search.dispatch import Dispatcher, Job
+from hpsweep.sweep.channel import recorded_study, registered_jobs
+from hpsweep.sweep.outcome import TrialOutcome
 from hpsweep.training import resolve_device
 from tests.conftest import TRAIN_PY
 from tests.sweep_files import (
@@ -126,25 +129,46 @@ def test_short_trials_run_while_a_long_one_runs(
 
 @pytest.mark.long
 def test_interrupting_a_joblib_sweep_stops_its_workers_and_resumes(tmp_path: Path) -> None:
-    sweep = tmp_path / "sweep"
+    sweep, epochs = tmp_path / "sweep", 100  # ~1.5 s a trial: still running at the signal
     command = [
         *(sys.executable, str(TRAIN_PY), "-m", *JOBLIB, "hydra/sweeper=random"),
         *("optimizer.lr=tag(log,interval(1e-4,1e-1))", "hydra.sweeper.n_trials=4"),
-        *("trainer.epochs=30", "~callbacks.early_stopping", "hydra.sweeper.report=false"),
+        *(f"trainer.epochs={epochs}", "~callbacks.early_stopping", "hydra.sweeper.report=false"),
         f"hydra.sweep.dir={sweep}",
     ]
     stop_sweep_after_rows(command, tmp_path, sweep, rows=1)
 
     rows = assert_records_agree(sweep)
-    cut = [r for r in rows if r["reason"] == "interrupted by SIGTERM"]
+    recorded = {r["job_dir"] for r in rows}
+    cut = [d for d in sweep.glob("[0-9]*") if d.is_dir() and str(d) not in recorded]
     assert cut, rows
-    # The workers were ended with the sweep: a cut-off job's folder stops changing.
-    assert_stopped([r["job_dir"] for r in cut])
-    assert not any((Path(r["job_dir"]) / "metrics.json").exists() for r in cut)
+    # The workers were ended with the sweep: a cut job's folder stops changing, after
+    # the job finished its epoch and saved its state there.
+    assert_stopped([str(d) for d in cut])
+    for job_dir in cut:
+        record = TrialOutcome.read(job_dir)  # the job's own word: cut, not failed
+        assert record is not None and record.reason == "interrupted by SIGTERM"
+        assert (job_dir / "state" / "last.pt").is_file()
+    with recorded_study(sweep) as study:
+        running = [t.number for t in study.trials if t.state.name == "RUNNING"]
+    # every trial without a row stays RUNNING: those cut, and any whose job a worker
+    # had not begun yet
+    unrecorded = {t for n, t in registered_jobs(sweep).items() if n not in recorded_numbers(rows)}
+    assert sorted(running) == sorted(unrecorded)
 
     resumed = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     rows = assert_records_agree(sweep)
     finished = [r for r in rows if r["status"] == "complete"]
-    assert len(finished) == 4
+    assert len(finished) == len(rows) == 4
     assert len({r["optimizer.lr"] for r in finished}) == 4  # every configuration once
+    # each cut job continued in its own folder, and trained each epoch once
+    assert {str(d) for d in cut} <= {r["job_dir"] for r in rows}
+    for job_dir in cut:
+        log = (job_dir / "train.log").read_text()
+        trained = sorted(map(int, re.findall(rf"epoch +(\d+)/{epochs} ", log)))
+        assert trained == list(range(1, epochs + 1))
+
+
+def recorded_numbers(rows: list[dict[str, str]]) -> set[int]:
+    return {int(r["number"]) for r in rows}

@@ -56,47 +56,51 @@ def test_the_previous_handlers_come_back() -> None:
     assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
 
 
-# What a cut-off job left in its folder -> the one outcome its row, the study and its own
-# record give, and whether the configuration is queued again (hpsweep.search.recording).
+# What a cut-off job left in its folder -> what the sweep records now
+# (hpsweep.search.recording): a job the signal cut is not recorded at all (its trial
+# stays RUNNING, with no row, to continue from its saved state on resume); one that
+# ended before the signal is recorded as it ended, in its row and the study alike.
 SIGTERM_REASON = "interrupted by SIGTERM"
 CUT_OFF = [
-    # (what the job left, status, reason, epochs, queued again)
-    # killed outright (a joblib worker): the sweep says why
-    (None, "failed", SIGTERM_REASON, "", True),
+    # (what the job left, its row's (status, reason, epochs) or None if cut, its record)
+    # killed outright (a joblib worker): nothing recorded, no record written
+    (None, None, None),
     # a Ray worker ends with SystemExit as the sweep shuts Ray down: that is the signal
     (
         TrialOutcome(RunStatus.FAILED, reason="SystemExit: 1", started=STARTED),
-        "failed",
-        SIGTERM_REASON,
-        "",
-        True,
+        None,
+        ("failed", SIGTERM_REASON),
     ),
-    # the job saw the signal itself (in process): its record, epochs and all, stands
+    # the job saw the signal itself (in process): its record stands
     (
         TrialOutcome(RunStatus.FAILED, reason=SIGTERM_REASON, epochs=7),
-        "failed",
-        SIGTERM_REASON,
-        "7",
-        True,
+        None,
+        ("failed", SIGTERM_REASON),
     ),
     # it ended just before the signal: it is what it was, in the study too, and done
-    (TrialOutcome(RunStatus.COMPLETE, value=0.5, epochs=9), "complete", "", "9", False),
-    (TrialOutcome(RunStatus.PRUNED, value=0.7, epochs=3, pruned_at=3), "pruned", "", "3", False),
+    (
+        TrialOutcome(RunStatus.COMPLETE, value=0.5, epochs=9),
+        ("complete", "", "9"),
+        ("complete", ""),
+    ),
+    (
+        TrialOutcome(RunStatus.PRUNED, value=0.7, epochs=3, pruned_at=3),
+        ("pruned", "", "3"),
+        ("pruned", ""),
+    ),
 ]
 
 
 @pytest.mark.parametrize(
-    ("left", "status", "reason", "epochs", "queued"),
+    ("left", "row", "record"),
     CUT_OFF,
     ids=["killed", "ray-system-exit", "saw-the-signal", "complete-before", "pruned-before"],
 )
-def test_a_cut_off_job_has_one_outcome_in_its_row_the_study_and_its_record(
+def test_a_cut_off_job_stays_running_and_one_that_ended_is_recorded_once(
     tmp_path: Path,
     left: TrialOutcome | None,
-    status: str,
-    reason: str,
-    epochs: str,
-    queued: bool,
+    row: tuple[str, str, str] | None,
+    record: tuple[str, str] | None,
 ) -> None:
     sweep, job_dir = tmp_path, tmp_path / "00"
     job_dir.mkdir()
@@ -117,20 +121,22 @@ def test_a_cut_off_job_has_one_outcome_in_its_row_the_study_and_its_record(
     study = optuna.create_study(storage=make_storage(str(sweep / JOURNAL_FILE)))
     trial = study.ask({"x": FloatDistribution(0, 1)})
     recorder = SweepRecorder(config, study, RepeatPlan())
-    requeued = recorder.record_interrupted(Configuration(trial, ["x=0.5"], [0]), Terminated())
+    cut = recorder.record_interrupted(Configuration(trial, ["x=0.5"], [0]), Terminated())
 
-    [row] = results(sweep)
-    assert (row["status"], row["reason"], row["epochs"]) == (status, reason, epochs)
+    assert cut is (row is None)
     told = study.trials[0]
-    assert told.state == TrialState[RunStatus(status).study_state]
-    assert told.user_attrs[STATUS_ATTR] == status
     recorded = TrialOutcome.read(job_dir)
-    if recorded is not None:  # the job's own record agrees with its row
-        assert (str(recorded.status), recorded.reason) == (status, reason)
+    assert (None if recorded is None else (str(recorded.status), recorded.reason)) == record
+    # nothing queued again: a cut trial continues as itself
+    assert study.get_trials(states=(TrialState.WAITING,)) == []
+    if row is None:
+        assert results(sweep) == []
+        assert told.state == TrialState.RUNNING
+        assert STATUS_ATTR not in told.user_attrs
+        return
+    [written] = results(sweep)
+    assert (written["status"], written["reason"], written["epochs"]) == row
+    assert told.state == TrialState[RunStatus(row[0]).study_state]
+    assert told.user_attrs[STATUS_ATTR] == row[0]
     if left is not None and left.started:
-        assert row["started"] == left.started
-    # queued again exactly when it was cut: a waiting trial with the same parameters
-    waiting = study.get_trials(states=(TrialState.WAITING,))
-    assert requeued is queued
-    queued_params = [t.system_attrs["fixed_params"] for t in waiting]
-    assert queued_params == ([told.params] if queued else [])
+        assert written["started"] == left.started

@@ -8,6 +8,7 @@ import io
 import logging
 import os
 import pty
+import select
 import struct
 import sys
 import termios
@@ -60,6 +61,18 @@ def test_the_plain_line_when_stderr_is_not_a_terminal(caplog: pytest.LogCaptureF
     )
 
 
+def read_all(fd: int) -> str:
+    """Everything written to the terminal so far: a pty hands it over in pieces, one
+    read may return only the first."""
+    chunks = []
+    while select.select([fd], [], [], 0.5)[0]:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks).decode()
+
+
 def test_a_live_line_on_a_terminal_with_printed_lines_above_it() -> None:
     main, child = pty.openpty()
     # A terminal of 0 columns (a bare pty's) gets an empty bar: give it a real size.
@@ -76,7 +89,7 @@ def test_a_live_line_on_a_terminal_with_printed_lines_above_it() -> None:
     finally:
         sys.stdout = stdout
         terminal.flush()
-        shown = os.read(main, 65536).decode()
+        shown = read_all(main)
         terminal.close()
         os.close(main)
     assert "0/4" in shown and "epoch 1/2 of trial 0" in shown

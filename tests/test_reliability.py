@@ -7,6 +7,7 @@ one trial more); every record must agree and every configuration run exactly onc
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -14,12 +15,19 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
+from optuna.trial import FrozenTrial
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from hpsweep.search.bookkeeping import REQUEUED_ATTR
-from hpsweep.sweep.channel import load_recorded_study
+from hpsweep.sweep.channel import load_recorded_study, registered_jobs
 from tests.conftest import TRAIN_PY
-from tests.sweep_files import assert_records_agree, results, sweep_dir_of, wait_for_rows
+from tests.sweep_files import (
+    assert_records_agree,
+    results,
+    start_train,
+    sweep_dir_of,
+    wait_for_rows,
+)
 from tests.test_cli import run_train
 
 # A seeded random search of 6 trials of about half a second each on digits: long
@@ -35,18 +43,16 @@ SLOW_SWEEP = (
     "hydra.sweeper.seed=0",
     f"trainer.epochs={EPOCHS}",
     "~callbacks.early_stopping",
+    # a pruner, so that every epoch's value is reported to the study; it prunes none
+    # before its 100 startup trials, so that every trial runs all its epochs
+    "hydra/sweeper/pruner=median",
+    "hydra.sweeper.pruner.n_startup_trials=100",
     "hydra.sweeper.report=false",
 )
 
 
 def start_sweep(sweep: Path, cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, str(TRAIN_PY), *SLOW_SWEEP, f"hydra.sweep.dir={sweep}"],
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    return start_train(*SLOW_SWEEP, f"hydra.sweep.dir={sweep}", cwd=cwd)
 
 
 def running_trial(sweep: Path, process: subprocess.Popen[str], epochs: int = 2) -> Path:
@@ -79,70 +85,100 @@ def wait_for_scalars(job_dir: Path, process: subprocess.Popen[str]) -> None:
 
 def interrupt(
     process: subprocess.Popen[str], signum: signal.Signals, exit_code: int, sweep: Path
-) -> None:
-    """Send `signum` mid-trial: the sweep exits with `exit_code`, says how to resume, and
-    records the cut-off trial as failed, its TensorBoard events flushed."""
+) -> Path:
+    """Send `signum` mid-trial: the sweep exits with `exit_code` and says how to resume;
+    the cut trial finishes its epoch, saves its state and stays RUNNING, with no row, its
+    TensorBoard scalars flushed. Returns its job folder."""
     job_dir = running_trial(sweep, process)
     process.send_signal(signum)
     output, _ = process.communicate(timeout=120)
     assert process.returncode == exit_code, output
     assert f"interrupted by {signum.name}" in output
     assert f"hydra.sweep.dir={sweep}" in output  # how to resume
-    [cut] = [r for r in assert_records_agree(sweep) if r["job_dir"] == str(job_dir)]
-    assert (cut["status"], cut["reason"]) == ("failed", f"interrupted by {signum.name}")
-    events = EventAccumulator(cut["job_dir"])
+    assert str(job_dir) not in {r["job_dir"] for r in assert_records_agree(sweep)}
+    assert_cut(sweep, job_dir)
+    return job_dir
+
+
+def assert_cut(sweep: Path, job_dir: Path) -> None:
+    """A cut trial: RUNNING in the study, its state saved in its own folder, and what it
+    trained is in TensorBoard."""
+    trial = study_trial_of(sweep, job_dir)
+    assert trial.state.name == "RUNNING"
+    assert (job_dir / "state" / "last.pt").is_file()
+    events = EventAccumulator(str(job_dir))
     events.Reload()
     assert events.Tensors("val/loss")
+
+
+def study_trial_of(sweep: Path, job_dir: Path) -> FrozenTrial:
+    number = registered_jobs(sweep)[int(job_dir.name)]
+    return load_recorded_study(sweep).trials[number]
+
+
+def epochs_trained(job_dir: Path) -> list[int]:
+    """Every epoch the job's log says it trained, across the sessions it ran in."""
+    log = (job_dir / "train.log").read_text()
+    return [int(n) for n in re.findall(rf"epoch +(\d+)/{EPOCHS} ", log)]
 
 
 @pytest.mark.long
 def test_a_sweep_cut_by_sigterm_sigint_and_sigkill_resumes_each_time(tmp_path: Path) -> None:
     """One sampled sweep, cut three times and resumed each time (with the same command,
     the last time asking for one trial more): SIGTERM (exit 143) in its fourth trial,
-    SIGINT (130) in the resumed session's second, SIGKILL (no handler runs) in the next
-    session's second. Each cut trial is recorded failed and its configuration re-run
-    exactly once; the sampler continues its stream instead of replaying it."""
+    SIGINT (130) in the resumed session's first new one, SIGKILL (no handler runs) in the next
+    session's first new one. Each cut trial continues in its own folder where it stopped: one
+    row, one study trial with one curve, one TensorBoard run, each step once; the
+    sampler continues its stream instead of replaying it."""
     sweep = tmp_path / "sweep"
     process = start_sweep(sweep, tmp_path)
     wait_for_rows(sweep, 3, process)
-    interrupt(process, signal.SIGTERM, 143, sweep)
+    cut = [interrupt(process, signal.SIGTERM, 143, sweep)]
+    assert len(results(sweep)) == 3
+
+    process = start_sweep(sweep, tmp_path)  # continues the cut trial first, then new ones
+    wait_for_rows(sweep, 4, process)
+    cut.append(interrupt(process, signal.SIGINT, 130, sweep))
     assert len(results(sweep)) == 4
 
-    process = start_sweep(sweep, tmp_path)  # re-runs the cut trial first, then a new one
-    wait_for_rows(sweep, 5, process)
-    interrupt(process, signal.SIGINT, 130, sweep)
-    assert len(results(sweep)) == 6
-
     process = start_sweep(sweep, tmp_path)
-    wait_for_rows(sweep, 7, process)
-    killed_dir = running_trial(sweep, process)
-    wait_for_scalars(killed_dir, process)
-    process.kill()  # SIGKILL: the trial stays RUNNING in the study and writes no row
+    wait_for_rows(sweep, 5, process)
+    killed = running_trial(sweep, process, epochs=4)
+    wait_for_scalars(killed, process)
+    process.kill()  # SIGKILL: no handler runs; the periodic save is what is left
     process.communicate(timeout=60)
-    assert len(results(sweep)) == 7
-    # what the killed trial logged before it died is still there for TensorBoard
-    events = EventAccumulator(str(killed_dir))
-    events.Reload()
-    assert events.Tensors("val/loss")
+    assert len(results(sweep)) == 5
+    assert_cut(sweep, killed)
+    before_kill = epochs_trained(killed)
+    saved_at = torch.load(killed / "state" / "last.pt", weights_only=True)["step"]
+    assert 1 <= saved_at <= before_kill[-1]
 
     # The last resume asks for one trial more than the search had: n_trials counts the
-    # study's total, so it re-runs the killed configuration and exactly one new one.
+    # study's total, so it continues the killed trial and runs exactly one new one.
     more = [*SLOW_SWEEP, f"hydra.sweeper.n_trials={N_TRIALS + 1}", f"hydra.sweep.dir={sweep}"]
     result = run_train(*more, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     rows = assert_records_agree(sweep)
-    finished = [r for r in rows if r["status"] == "complete"]
+    assert [r["status"] for r in rows] == ["complete"] * (N_TRIALS + 1)
     # no configuration ran twice: the resumed sampler did not replay its stream
-    assert len(finished) == len({r["optimizer.lr"] for r in finished}) == N_TRIALS + 1
-    # three cut trials (the killed one found RUNNING on resume and failed), each one's
-    # configuration queued again once, and that re-run completed
+    assert len({r["optimizer.lr"] for r in rows}) == N_TRIALS + 1
     study = load_recorded_study(sweep)
-    cut = [t for t in study.trials if t.state.name == "FAIL"]
-    assert len(cut) == 3
-    for trial in cut:
-        [rerun] = [t for t in study.trials if t.user_attrs.get(REQUEUED_ATTR) == trial.number]
-        assert rerun.params == trial.params
-        assert rerun.state.name == "COMPLETE"
+    assert [t.state.name for t in study.trials] == ["COMPLETE"] * (N_TRIALS + 1)
+    all_epochs = list(range(1, EPOCHS + 1))
+    for row in rows:
+        job_dir = Path(row["job_dir"])
+        # one curve in the study, one TensorBoard run, each step once
+        assert sorted(study_trial_of(sweep, job_dir).intermediate_values) == all_epochs
+        events = EventAccumulator(str(job_dir), size_guidance={"tensors": 0})  # all
+        events.Reload()
+        assert [e.step for e in events.Tensors("val/loss")] == all_epochs, row
+        assert not (job_dir / "state").exists() or not any((job_dir / "state").iterdir())
+    # SIGTERM and SIGINT lose nothing: each epoch trained once; SIGKILL loses what
+    # came after the last periodic save (training.resume's cadence), nothing before it
+    for job_dir in cut:
+        assert epochs_trained(job_dir) == all_epochs
+    after_resume = list(range(saved_at + 1, EPOCHS + 1))
+    assert epochs_trained(killed) == before_kill + after_resume
     assert (sweep / "best.yaml").is_file()
     assert list(sweep.glob("*.png")) == []  # hydra.sweeper.report=false: no report drawn
 

@@ -5,7 +5,7 @@ A sweep, in the order it happens:
 
 - `plan`: what the sweep runs — its space (`space`), grid or sampled, how many trials,
   the repeats over seeds (`repeats`) — decided before anything is written;
-- `study`: the Optuna study opened or resumed, cut-off trials queued again, trials asked
+- `study`: the Optuna study opened or resumed, cut-off trials found to continue, trials asked
   with their claims across processes (`bookkeeping`: the pure decisions);
 - `in_flight`: the loop that keeps n_jobs jobs in flight on Hydra's launcher
   (`dispatch`), read beside Optuna's `study/_optimize.py`;

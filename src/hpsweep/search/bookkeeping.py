@@ -14,7 +14,9 @@ from optuna.trial import FrozenTrial, TrialState
 
 from hpsweep.sweep.outcome import TrialOutcome
 
-# On a re-queued trial: the number of the trial a signal or a crash cut off.
+# On a re-queued trial: the number of the trial a signal or a crash cut off. Sweeps of
+# hpsweep 0.1 re-queued cut trials as copies; a cut trial now continues itself, but a
+# folder of 0.1 may still be resumed, and its copies must not count twice.
 REQUEUED_ATTR = "hpsweep_requeued_from"
 # On a trial asked while another process took the last place in n_trials: never run.
 SURPLUS_ATTR = "hpsweep_surplus"

@@ -23,9 +23,13 @@ whole previous one has ended): bench/dispatch.py measures one against the other.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
+import os
+import signal
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
@@ -33,6 +37,9 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+# How long a terminated joblib worker may take to finish its epoch and save its state
+# before it is killed (then it loses what it trained since its last periodic save).
+WORKER_GRACE_SECONDS = 30.0
 BASIC_LAUNCHER = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"
 
 
@@ -53,8 +60,15 @@ def runs_in_process(launcher: Any) -> bool:
 
 
 class Dispatcher:
-    def __init__(self, launcher: Any, slots: int, barrier: bool = False) -> None:
+    def __init__(
+        self,
+        launcher: Any,
+        slots: int,
+        barrier: bool = False,
+        pid_of: Callable[[Job], int | None] = lambda job: None,
+    ) -> None:
         self.launcher = launcher
+        self.pid_of = pid_of  # the process a started job runs in (its own registration)
         self.in_process = runs_in_process(launcher)
         if self.in_process and slots > 1:
             log.warning(
@@ -130,9 +144,22 @@ class Dispatcher:
             cut.append(self.inline)
             self.inline = None
         if self.running:
+            if from_plugin(self.launcher, "hydra_joblib_launcher"):
+                self.let_jobs_save()
             stop_workers(self.launcher)
         self.running.clear()
         return cut
+
+    def let_jobs_save(self) -> None:
+        """SIGTERM to each running job's own worker: it finishes its epoch, saves its
+        state and unwinds (training.epoch_interrupts), its worker idle and alive; wait
+        for that, up to WORKER_GRACE_SECONDS. Only busy workers are told: an idle loky
+        worker that died of the signal would make joblib kill the busy ones at once."""
+        pids = {self.pid_of(job) for job in self.running.values()} - {None}
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        wait(self.running, timeout=WORKER_GRACE_SECONDS)
 
 
 def in_thread(function: Callable[..., Any], *args: Any) -> Future:
@@ -194,15 +221,22 @@ def stop_workers(launcher: Any) -> None:
     """End the worker processes that run the launcher's jobs, where we can reach them.
 
     Joblib's launcher runs jobs in loky worker processes, children of this one: they are
-    terminated (SIGTERM: a job unwinds as on Ctrl-C, closing its TensorBoard file),
-    or a worker would finish its current job after the sweep has stopped. Ray's jobs
+    terminated, or a worker would finish its current job after the sweep has stopped
+    (Dispatcher.let_jobs_save gave their jobs the time to save first); one that does
+    not end within WORKER_GRACE_SECONDS is killed. Ray's jobs
     run in the workers of the Ray this sweep started: shutting it down ends them (a Ray
     cluster the sweep only joined, `hydra.launcher.ray.init.address=...`, keeps its
     tasks: they are that cluster's to cancel). Submitit's jobs are their scheduler's.
     """
     if from_plugin(launcher, "hydra_joblib_launcher"):
-        for worker in multiprocessing.active_children():
+        workers = multiprocessing.active_children()
+        for worker in workers:
             worker.terminate()
+        deadline = time.monotonic() + WORKER_GRACE_SECONDS
+        for worker in workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+            if worker.is_alive():
+                worker.kill()
     elif from_plugin(launcher, "hydra_ray_launcher"):
         import ray
 

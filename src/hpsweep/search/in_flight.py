@@ -13,11 +13,16 @@ configuration:
         for job, ret in dispatcher.wait_any():     # wait for the first to end
             if its configuration's last job: record it
 
+A resumed sweep first re-launches the configurations a cut left RUNNING (`resumed`),
+each into its own job folders (the same job numbers), where its jobs continue from
+their saved states; only then does it ask the study for new trials.
+
 Signals (hpsweep.sweep.interruption.DeferredInterrupts) are raised at once only while
 the loop waits for jobs or runs one in process; anywhere else they wait, so no write to
 the study is torn. On one, the jobs that ended are recorded as they ended, the jobs in
-flight are stopped, and every configuration not recorded yet is recorded as cut off
-(hpsweep.search.recording) and the interrupt re-raised.
+flight are stopped (each saves its state first), every configuration they ended is
+recorded, and one they cut stays RUNNING for the next session (hpsweep.search.recording);
+then the interrupt is re-raised.
 """
 
 from __future__ import annotations
@@ -52,8 +57,8 @@ class InFlight:
 
     `ask()` gives the next trial (None: n_trials are claimed); `record(configuration)`
     records a configuration whose jobs all ended and says whether it failed;
-    `record_cut(configuration, interrupt)` records one a signal cut off and says whether
-    it was queued again (`cut`: their trial numbers).
+    `record_cut(configuration, interrupt)` records one in flight at a signal and says
+    whether it was cut, left RUNNING to continue on resume (`cut`: their trial numbers).
     """
 
     def __init__(
@@ -65,15 +70,17 @@ class InFlight:
         record: Callable[[Configuration], bool],
         record_cut: Callable[[Configuration, KeyboardInterrupt], bool],
         max_failure_rate: float,
+        resumed: list[optuna.Trial] | None = None,
     ) -> None:
         self.plan, self.sweep_dir, self.dispatcher = plan, sweep_dir, dispatcher
+        self.resumed = list(resumed or [])  # cut trials of an earlier session, run first
         self.ask, self.record, self.record_cut = ask, record, record_cut
         self.max_failure_rate = max_failure_rate
         self.running: dict[int, Configuration] = {}  # trial number -> its jobs, until all end
         self.waiting: list[Job] = []  # jobs of asked configurations, not yet started
         self.returns: list[Any] = []  # every ended job's JobReturn, for Hydra
         self.recorded = self.failures = 0
-        self.cut: list[int] = []  # trials a signal cut off, queued again
+        self.cut: list[int] = []  # trials a signal cut off, left to resume
         self.interrupts = DeferredInterrupts()
 
     def run(self) -> None:
@@ -104,21 +111,30 @@ class InFlight:
                 self.dispatcher.start(job)
 
     def next_job(self) -> Job | None:
-        """A waiting repeat, else the first job of a newly asked configuration."""
+        """A waiting repeat, else the first job of a cut configuration to resume, else
+        of a newly asked one."""
         if not self.waiting:
-            trial = self.ask()
-            if trial is None:
-                return None
-            self.queue(trial)
+            if self.resumed:
+                self.queue(self.resumed.pop(0), resumed=True)
+            else:
+                trial = self.ask()
+                if trial is None:
+                    return None
+                self.queue(trial)
         return self.waiting.pop(0)
 
-    def queue(self, trial: optuna.Trial) -> None:
-        """An asked trial's configuration and its jobs: consecutive job numbers, one per
-        repeat (one without repeats), each registered with its trial and seed."""
+    def queue(self, trial: optuna.Trial, resumed: bool = False) -> None:
+        """A trial's configuration and its jobs, one per repeat (one without repeats),
+        each registered with its trial and seed: a new trial's at the next free job
+        numbers, a resumed one's at its own (its folders, its saved states)."""
         repeats = self.plan.repeats
+        # A resumed trial's suggest calls return the values it already holds.
         overrides = [*self.plan.space.fixed, *trial_overrides(sample(trial, self.plan.space))]
-        first = 1 + max(registered_jobs(self.sweep_dir), default=-1)  # never reuse a folder
-        numbers = job_numbers(first, 0, repeats)
+        jobs = registered_jobs(self.sweep_dir)
+        numbers = sorted(n for n, t in jobs.items() if t == trial.number) if resumed else []
+        if len(numbers) != repeats.repeats:
+            first = 1 + max(jobs, default=-1)  # never reuse another trial's folder
+            numbers = job_numbers(first, 0, repeats)
         self.running[trial.number] = Configuration(trial, overrides, numbers)
         for repeat, (number, job_overrides) in enumerate(
             zip(numbers, jobs_of(overrides, repeats), strict=True)
@@ -145,7 +161,8 @@ class InFlight:
     def stop(self, interrupt: KeyboardInterrupt) -> None:
         """Jobs that ended before the signal are recorded as they ended; those in flight
         are stopped (in workers: ended here; in process, the job recorded its own
-        interruption as it unwound); every configuration not recorded yet is cut off."""
+        interruption as it unwound); every configuration not recorded yet is recorded as
+        the signal left it: ended, or cut and left RUNNING to resume."""
         for job, job_return in self.dispatcher.take_finished():
             configuration = self.running[job.trial.number]
             if configuration.end(job.number, job_return):

@@ -7,16 +7,17 @@ the report's plots when the sweep ends.
 
 Every path goes through `SweepRecorder.record`, which tells the study and appends the
 row from the same TrialOutcome (hpsweep.sweep.outcome): a configuration whose jobs all
-ended, and one a signal cut off (`interrupted_outcome`). So the study, results.csv and
-the job's own record (and TensorBoard's status, which the job wrote from that record's
-status) agree on every path:
+ended, and one whose jobs all ended before a signal came (`interrupted_outcome`). So
+the study, results.csv and the job's own record (and TensorBoard's status, which the
+job wrote from that record's status) agree on every path. A configuration the signal
+cut is not recorded at all: its trial stays RUNNING, with no row, and the next session
+continues it in its own folders from its saved states (hpsweep.search.study):
 
-    what the cut-off job left          its outcome (study = row = job record)   queued again
-    nothing (killed outright)          failed, "interrupted by SIGTERM"         yes
-    failed in its own words (a Ray     failed, "interrupted by SIGTERM"         yes
-      worker's SystemExit)               (the job's record rewritten to say so)
-    failed, "interrupted by SIGTERM"   as it is (its epochs, start, seconds)    yes
-    complete / early_stopped /         as it is: it ended before the signal     no
+    what the cut-off job left          recorded now                           on resume
+    nothing (killed outright)          nothing: RUNNING, no row               continues
+    failed (in its own words, or       nothing: RUNNING, no row; the job's    continues
+      "interrupted by SIGTERM")          record says "interrupted by SIGTERM"
+    complete / early_stopped /         as it is: it ended before the signal   not run again
       pruned / diverged
 """
 
@@ -29,7 +30,7 @@ from typing import Any
 import optuna
 from omegaconf import DictConfig
 
-from hpsweep.search.bookkeeping import REQUEUED_ATTR, STATUS_ATTR, tell_arguments
+from hpsweep.search.bookkeeping import STATUS_ATTR, tell_arguments
 from hpsweep.search.configuration import Configuration
 from hpsweep.search.repeats import REPEATS_ATTR, RepeatPlan, configuration_outcome
 from hpsweep.sweep.channel import registered_job_dir
@@ -80,8 +81,9 @@ class SweepRecorder:
     def record_interrupted(
         self, configuration: Configuration, interrupt: KeyboardInterrupt
     ) -> bool:
-        """A configuration a signal cut off: each job's outcome from the record it left
-        (`interrupted_outcome`); told and written once, queued again if it was cut (True)."""
+        """A configuration in flight when a signal came: each job's outcome from the
+        record it left (`interrupted_outcome`). Recorded if every job had ended; else
+        cut (True): left RUNNING, with no row, to continue on resume."""
         outcomes = []
         for number in configuration.numbers:
             job_dir = self.job_dir(number)
@@ -91,18 +93,12 @@ class SweepRecorder:
                 outcome.write(job_dir)  # the job's own record says what its row says
             outcomes.append(outcome)
         if any(is_cut(o) for o in outcomes):
-            # With repeats, a configuration runs all its seeds or none: failed whole,
-            # queued again whole.
-            outcome = outcomes[0] if len(outcomes) == 1 else TrialOutcome.of_error(interrupt)
-            columns = None
-        else:
-            outcome, columns = configuration_outcome(outcomes, self.repeats)
+            # With repeats, a configuration is recorded once all its seeds ended: its
+            # ended ones keep their records, and on resume only the cut ones run.
+            return True
+        outcome, columns = configuration_outcome(outcomes, self.repeats)
         self.record(configuration, outcome, self.job_dir(configuration.first_job), columns)
-        if not is_cut(outcome):
-            return False
-        trial = configuration.trial
-        self.study.enqueue_trial(trial.params, user_attrs={REQUEUED_ATTR: trial.number})
-        return True
+        return False
 
     def record(
         self,

@@ -7,9 +7,17 @@ A study is created, or loaded when the same command resumes the same sweep folde
 another process shares its storage). Resuming, the sampler's seed moves on with the
 trials already there (bookkeeping.sampler_seed), a grid's combinations are enqueued
 once (they live in the storage, so a resumed grid finds the rest), and the trials a
-killed process of this folder left RUNNING are failed and their parameters queued
-again. Several processes may share one study: a trial asked beyond n_trials is
-recorded as surplus and never runs.
+cut or killed process of this folder left RUNNING stay RUNNING: `cut_off_trials`
+hands them to the sweep loop, which runs them first, in their own job folders, from
+their saved states. Several processes may share one study: a trial asked beyond
+n_trials is recorded as surplus and never runs.
+
+Why the RUNNING trial continues instead of a re-queued copy: a copy starts with no
+intermediate values (Optuna's enqueue_trial takes parameters only), so the study would
+hold two half curves for one configuration, and pruners would compare a resumed
+trial's later epochs against nothing. Continued, the trial keeps one curve (a step
+it already holds is not reported again), its number, its job folder and its
+TensorBoard run.
 """
 
 from __future__ import annotations
@@ -25,7 +33,6 @@ from hydra.utils import instantiate
 from optuna.trial import TrialState
 
 from hpsweep.search.bookkeeping import (
-    REQUEUED_ATTR,
     SURPLUS_ATTR,
     claimed_numbers,
     cut_off,
@@ -109,21 +116,18 @@ def open_study(
     if plan.grid and not study.get_trials(deepcopy=False):
         for combination in grid_combinations(plan.space):
             study.enqueue_trial(combination)
-    requeue_cut_off(study, sweep_dir)
     return study
 
 
-def requeue_cut_off(study: optuna.Study, sweep_dir: Path) -> None:
-    """Trials a killed process of this sweep folder left RUNNING: recorded as failed,
-    their parameters queued again so that each configuration still runs once."""
+def cut_off_trials(study: optuna.Study, sweep_dir: Path) -> list[optuna.Trial]:
+    """Trials a cut or killed process of this sweep folder left RUNNING, to continue."""
     own = set(registered_jobs(sweep_dir).values())
     cut = cut_off(study.get_trials(deepcopy=False), own)
-    for trial in cut:
-        study.tell(trial.number, state=TrialState.FAIL)
-        study.enqueue_trial(trial.params, user_attrs={REQUEUED_ATTR: trial.number})
     if cut:
         numbers = [t.number for t in cut]
-        log.info("resuming: trials %s were cut off; their parameters run again", numbers)
+        log.info("resuming: trials %s were cut off; they continue in their own folders", numbers)
+    # FrozenTrial's id is private; Optuna's own Trial is made from it the same way.
+    return [optuna.trial.Trial(study, t._trial_id) for t in cut]
 
 
 def ask(study: optuna.Study, n_trials: int) -> optuna.Trial | None:

@@ -10,6 +10,7 @@ the sweeper's process, so it works in process and in a launcher's workers alike.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -92,10 +93,18 @@ def registered_slot(sweep_dir: Path, job_number: int) -> int | None:
 
 
 def register_job_dir(sweep_dir: Path, job_number: int, job_dir: Path) -> None:
-    """The job's own folder, written by the job as it starts: the sweeper finds a job's
-    outcome record there even when a signal stopped the launch before it returned."""
+    """The job's own folder and process, written by the job as it starts: the sweeper
+    finds a job's outcome record there even when a signal stopped the launch before it
+    returned, and on a signal it tells that process (a worker's) to save and stop."""
     path = sweep_dir / JOBS_DIR / f"{job_number}.json"
-    _write_job(sweep_dir, job_number, {**json.loads(path.read_text()), "job_dir": str(job_dir)})
+    entry = {**json.loads(path.read_text()), "job_dir": str(job_dir), "pid": os.getpid()}
+    _write_job(sweep_dir, job_number, entry)
+
+
+def registered_pid(sweep_dir: Path, job_number: int) -> int | None:
+    """The process that runs (or ran) the job; None until it started."""
+    path = sweep_dir / JOBS_DIR / f"{job_number}.json"
+    return json.loads(path.read_text()).get("pid") if path.is_file() else None
 
 
 def registered_job_dir(sweep_dir: Path, job_number: int) -> Path | None:

@@ -5,6 +5,11 @@ itself. In the job's process (in process, or in a joblib/submitit worker) it ope
 job's trial, runs the task with that trial current, and, unless the task wrote its own
 outcome record (train.py does: it knows early stopping and divergence), writes one
 from what the task returned or raised and what it reported to the trial.
+
+A resumed sweep re-launches a cut configuration's jobs into their own folders. A job
+that had ended before the cut (its record says how) is not run again: its record
+stands. One the cut stopped (its record says `failed`, or it left none) runs again,
+its stale record removed first, and continues from its saved state if it saved one.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from hpsweep.sweep.channel import register_job_dir
-from hpsweep.sweep.outcome import TrialOutcome, utc_now
+from hpsweep.sweep.outcome import OUTCOME_FILE, RunStatus, TrialOutcome, utc_now
 from hpsweep.sweep.trial import SweepTrial
 
 
@@ -29,10 +34,14 @@ class RecordedTask:
 
         hydra_cfg = HydraConfig.get()
         job_dir = Path(hydra_cfg.runtime.output_dir)
-        trial = SweepTrial.for_job(Path(hydra_cfg.sweep.dir), hydra_cfg.job.num)
+        trial = SweepTrial.for_job(Path(hydra_cfg.sweep.dir), hydra_cfg.job.num, job_dir, cfg)
         if trial is None:  # not one of ours: run it as it is
             return self.task_function(cfg)
         register_job_dir(trial.sweep_dir, hydra_cfg.job.num, job_dir)
+        before = TrialOutcome.read(job_dir)
+        if before is not None and before.status != RunStatus.FAILED:
+            return before.value  # it ended before a cut stopped its configuration
+        (job_dir / OUTCOME_FILE).unlink(missing_ok=True)
         started, clock = utc_now(), time.perf_counter()
         try:
             with trial.activate():

@@ -7,7 +7,8 @@ configured sampler; `-m optimizer=adam,sgd model=mlp,cnn` alone is finite and ru
 each of the 4 combinations once. The steps live in hpsweep.search, one room each:
 
     plan    = SweepPlan.of(...)              # space, grid or sampled, trials, repeats
-    study   = open_study(...)                # created or resumed; cut-off trials re-queued
+    study   = open_study(...)                # created or resumed
+    resumed = cut_off_trials(...)            # cut trials, to continue in their own folders
     loop    = InFlight(...).run()            # n_jobs jobs in flight on Hydra's launcher
     each configuration: SweepRecorder.record # one outcome -> the study and results.csv
     finally: recorder.finish()               # best.yaml, summary, report
@@ -39,8 +40,13 @@ from hpsweep.search.progress import SweepProgress
 from hpsweep.search.recording import SweepRecorder
 from hpsweep.search.repeats import RepeatPlan
 from hpsweep.search.space import describe
-from hpsweep.search.study import StudySettings, ask, open_study
-from hpsweep.sweep.channel import DEFAULT_STUDY_NAME, JOURNAL_FILE, write_channel
+from hpsweep.search.study import StudySettings, ask, cut_off_trials, open_study
+from hpsweep.sweep.channel import (
+    DEFAULT_STUDY_NAME,
+    JOURNAL_FILE,
+    registered_pid,
+    write_channel,
+)
 from hpsweep.sweep.interruption import signal_of
 from hpsweep.sweep.job import RecordedTask
 from hpsweep.sweep.settings import check_settings
@@ -98,11 +104,17 @@ class HpsweepSweeperImpl(Sweeper):
         loop = InFlight(
             plan,
             sweep_dir,
-            Dispatcher(self.launcher, self.n_jobs, barrier=self.settings["dispatch"] == "batch"),
+            Dispatcher(
+                self.launcher,
+                self.n_jobs,
+                barrier=self.settings["dispatch"] == "batch",
+                pid_of=lambda job: registered_pid(sweep_dir, job.number),
+            ),
             ask=lambda: ask(study, plan.n_trials),
             record=record,
             record_cut=recorder.record_interrupted,
             max_failure_rate=self.settings["max_failure_rate"],
+            resumed=cut_off_trials(study, sweep_dir),
         )
         try:
             loop.run()
@@ -201,8 +213,8 @@ class HpsweepSweeperImpl(Sweeper):
         """Exit 130 (SIGINT) or 143 (SIGTERM), saying how to resume."""
         signal_name, exit_code = signal_of(interrupt)
         log.error(
-            "interrupted by %s: trial(s) %s recorded as failed and queued again; resume with "
-            "the same command and hydra.sweep.dir=%s",
+            "interrupted by %s: trial(s) %s cut off, their state saved; to continue them "
+            "where they stopped, run the same command with hydra.sweep.dir=%s",
             signal_name,
             ", ".join(str(number) for number in cut) or "none",
             self.config.hydra.sweep.dir,
