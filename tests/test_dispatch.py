@@ -3,7 +3,10 @@ on Hydra's own launchers; stopped cleanly by a signal, workers included."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -14,9 +17,10 @@ from typing import Any
 import pytest
 from hydra.core.utils import JobReturn, JobStatus
 from hydra.plugins.launcher import Launcher
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from hpsweep.search.dispatch import Dispatcher, Job
-from hpsweep.sweep.channel import recorded_study, registered_jobs
+from hpsweep.sweep.channel import recorded_study, registered_jobs, registered_pid
 from hpsweep.sweep.outcome import TrialOutcome
 from hpsweep.training import resolve_device
 from tests.conftest import TRAIN_PY
@@ -24,6 +28,7 @@ from tests.sweep_files import (
     assert_records_agree,
     assert_stopped,
     results,
+    start_train,
     stop_sweep_after_rows,
     sweep_dir_of,
 )
@@ -172,3 +177,62 @@ def test_interrupting_a_joblib_sweep_stops_its_workers_and_resumes(tmp_path: Pat
 
 def recorded_numbers(rows: list[dict[str, str]]) -> set[int]:
     return {int(r["number"]) for r in rows}
+
+
+@pytest.mark.long
+def test_a_job_whose_worker_is_killed_continues_from_its_last_save(tmp_path: Path) -> None:
+    """kill -9 of one joblib worker mid-trial: joblib ends its pool, so both jobs in
+    flight lose their workers; each is launched again into its own folder and continues
+    from its last save, and the sweep ends with every trial complete, its curve and
+    TensorBoard run whole, and the killed trial's value that of a run never cut."""
+    sweep, epochs = tmp_path / "sweep", 100
+    overrides = [
+        *("hydra/sweeper=random", "optimizer.lr=tag(log,interval(1e-4,1e-1))"),
+        *("hydra.sweeper.n_trials=2", "hydra/sweeper/pruner=median"),
+        *("hydra.sweeper.pruner.n_startup_trials=100", "~callbacks.early_stopping"),
+        *(f"trainer.epochs={epochs}", "hydra.sweeper.report=false"),
+    ]
+    process = start_train("-m", *JOBLIB, *overrides, f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    job_dir = sweep / "00"
+    deadline = time.monotonic() + 120
+    while not re.search(rf"epoch +30/{epochs} ", read_log(job_dir)):
+        assert time.monotonic() < deadline and process.poll() is None, read_log(job_dir)
+        time.sleep(0.02)
+    os.kill(registered_pid(sweep, 0), signal.SIGKILL)
+    output, _ = process.communicate(timeout=300)
+    assert process.returncode == 0, output[-3000:]
+    assert "job 0 lost its worker (TerminatedWorkerError" in output
+
+    rows = assert_records_agree(sweep)
+    assert [r["status"] for r in rows] == ["complete", "complete"]
+    all_epochs = list(range(1, epochs + 1))
+    with recorded_study(sweep) as study:
+        for trial in study.trials:
+            assert sorted(trial.intermediate_values) == all_epochs  # one curve each
+    for row in rows:
+        events = EventAccumulator(row["job_dir"], size_guidance={"tensors": 0})
+        events.Reload()
+        assert [e.step for e in events.Tensors("val/loss")] == all_epochs  # each step once
+    # it trained up to the kill, then from the epoch after its last save to the end
+    before, resumed = read_log(job_dir).split("resumed from ")
+    saved_at = int(re.match(r"\S+: epoch (\d+) done", resumed)[1])
+    trained = [int(n) for n in re.findall(rf"epoch +(\d+)/{epochs} ", before)]
+    assert 1 <= saved_at <= trained[-1] < epochs and trained == all_epochs[: len(trained)]
+    assert re.findall(rf"epoch +(\d+)/{epochs} ", resumed) == [
+        str(n) for n in range(saved_at + 1, epochs + 1)
+    ]
+    [killed] = [r for r in rows if r["job_dir"] == str(job_dir)]
+    never_cut = run_train(
+        f"optimizer.lr={killed['optimizer.lr']}",
+        *("~callbacks.early_stopping", f"trainer.epochs={epochs}"),
+        f"hydra.run.dir={tmp_path / 'never-cut'}",
+        cwd=tmp_path,
+    )
+    assert never_cut.returncode == 0, never_cut.stderr
+    expected = json.loads((tmp_path / "never-cut" / "metrics.json").read_text())["value"]
+    assert float(killed["value"]) == pytest.approx(expected, abs=1e-6)
+
+
+def read_log(job_dir: Path) -> str:
+    log = job_dir / "train.log"
+    return log.read_text() if log.exists() else ""

@@ -54,6 +54,15 @@ class Job:
     repeat: int | None = None  # which seed of its configuration (hydra.sweeper.repeats)
 
 
+@dataclass(frozen=True)
+class LostJob:
+    """What a job returned when its launcher call raised: its worker died (kill -9, out
+    of memory, a lost node) or the launcher's pool broke. Never the task's own error:
+    Hydra's run_job returns that as a failed JobReturn."""
+
+    error: BaseException
+
+
 def runs_in_process(launcher: Any) -> bool:
     cls = type(launcher)
     return f"{cls.__module__}.{cls.__qualname__}" == BASIC_LAUNCHER
@@ -117,7 +126,7 @@ class Dispatcher:
 
     def wait_any(self) -> list[tuple[Job, Any]]:
         """The jobs that ended (at least one; with a barrier, all in flight), with their
-        JobReturn. A launcher that raised (its workers died) re-raises here."""
+        JobReturn, or a LostJob where the launcher raised (its worker died)."""
         if self.finished:
             done, self.finished = self.finished, []
             return done
@@ -126,8 +135,8 @@ class Dispatcher:
         results = []
         for future in ended:
             job = self.running.pop(future)
-            [result] = future.result()
-            results.append((job, result))
+            error = future.exception()
+            results.append((job, LostJob(error) if error is not None else future.result()[0]))
         return sorted(results, key=lambda pair: pair[0].number)
 
     def take_finished(self) -> list[tuple[Job, Any]]:

@@ -15,7 +15,9 @@ configuration:
 
 A resumed sweep first re-launches the configurations a cut left RUNNING (`resumed`),
 each into its own job folders (the same job numbers), where its jobs continue from
-their saved states; only then does it ask the study for new trials.
+their saved states; only then does it ask the study for new trials. A job whose
+worker died (kill -9, out of memory: the launcher's call raised) is launched again the
+same way, at once, up to MAX_RELAUNCHES times.
 
 Signals (hpsweep.sweep.interruption.DeferredInterrupts) are raised at once only while
 the loop waits for jobs or runs one in process; anywhere else they wait, so no write to
@@ -28,15 +30,17 @@ then the interrupt is re-raised.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import optuna
+from hydra.core.utils import JobReturn, JobStatus
 
 from hpsweep.search.bookkeeping import JOB_ATTR
 from hpsweep.search.configuration import Configuration
-from hpsweep.search.dispatch import Dispatcher, Job
+from hpsweep.search.dispatch import Dispatcher, Job, LostJob
 from hpsweep.search.plan import SweepPlan
 from hpsweep.search.repeats import job_numbers, jobs_of
 from hpsweep.search.space import sample
@@ -50,6 +54,12 @@ class TooManyFailures(Exception):
     def __init__(self, failures: int, recorded: int) -> None:
         super().__init__(f"{failures} of {recorded} trials failed")
         self.failures, self.recorded = failures, recorded
+
+
+log = logging.getLogger(__name__)
+
+# Launches of one job after its worker died, before it is recorded failed.
+MAX_RELAUNCHES = 2
 
 
 class InFlight:
@@ -81,6 +91,7 @@ class InFlight:
         self.returns: list[Any] = []  # every ended job's JobReturn, for Hydra
         self.recorded = self.failures = 0
         self.cut: list[int] = []  # trials a signal cut off, left to resume
+        self.relaunched: dict[int, int] = {}  # job number -> launches after a lost worker
         self.interrupts = DeferredInterrupts()
 
     def run(self) -> None:
@@ -145,8 +156,13 @@ class InFlight:
         trial.set_user_attr(JOB_ATTR, numbers[0])
 
     def end(self, ended: list[tuple[Job, Any]]) -> None:
-        """Record each configuration whose last job is among those that `ended`."""
+        """Record each configuration whose last job is among those that `ended`; a job
+        whose worker died is launched again (`relaunch`)."""
         for job, job_return in ended:
+            if isinstance(job_return, LostJob):
+                job_return = self.relaunch(job, job_return)
+                if job_return is None:
+                    continue
             configuration = self.running[job.trial.number]
             if not configuration.end(job.number, job_return):
                 continue
@@ -157,6 +173,26 @@ class InFlight:
         if self.failures / max(self.recorded, 1) > self.max_failure_rate:
             self.dispatcher.stop()
             raise TooManyFailures(self.failures, self.recorded)
+
+    def relaunch(self, job: Job, lost: LostJob) -> JobReturn | None:
+        """A job whose worker died goes back to the head of the queue, into its own
+        folder, where it continues from its last saved state; after MAX_RELAUNCHES it
+        is failed (a job that kills its worker each time: a crash, out of memory).
+        Returns the failed JobReturn then, else None."""
+        first_sentence = " ".join(str(lost.error).split()).split(". ")[0][:200]
+        reason = f"{type(lost.error).__name__}: {first_sentence}"
+        tries = self.relaunched.get(job.number, 0)
+        if tries >= MAX_RELAUNCHES:
+            log.warning("job %d lost its worker again (%s): recorded failed", job.number, reason)
+            return JobReturn(status=JobStatus.FAILED, _return_value=lost.error)
+        self.relaunched[job.number] = tries + 1
+        log.warning(
+            "job %d lost its worker (%s): launched again, it continues from its last save",
+            job.number,
+            reason,
+        )
+        self.waiting.insert(0, job)
+        return None
 
     def stop(self, interrupt: KeyboardInterrupt) -> None:
         """Jobs that ended before the signal are recorded as they ended; those in flight
