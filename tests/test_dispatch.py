@@ -201,7 +201,7 @@ def test_a_job_whose_worker_is_killed_continues_from_its_last_save(tmp_path: Pat
     os.kill(registered_pid(sweep, 0), signal.SIGKILL)
     output, _ = process.communicate(timeout=300)
     assert process.returncode == 0, output[-3000:]
-    assert "job 0 lost its worker (TerminatedWorkerError" in output
+    assert "job 0: its launch failed (TerminatedWorkerError" in output
 
     rows = assert_records_agree(sweep)
     assert [r["status"] for r in rows] == ["complete", "complete"]

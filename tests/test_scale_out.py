@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,11 +16,13 @@ import optuna
 import pytest
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from hpsweep.search.bookkeeping import SURPLUS_ATTR
+from hpsweep.sweep.channel import registered_pid
 from tests.conftest import TRAIN_PY
 from tests.postgres_server import PostgresServer, running_postgres
-from tests.sweep_files import assert_records_agree, files_holding, sweep_dir_of
+from tests.sweep_files import assert_records_agree, files_holding, start_train, sweep_dir_of
 
 
 @pytest.mark.long
@@ -138,6 +144,58 @@ def test_submitit_local_sweep_completes(tmp_path: Path) -> None:
     rows = assert_records_agree(sweep_dir_of(tmp_path))
     assert sorted(r["optimizer"] for r in rows) == ["adam", "sgd"]
     assert {r["status"] for r in rows} == {"complete"}
+
+
+@pytest.mark.long
+def test_a_preempted_submitit_job_is_requeued_and_continues_where_it_stopped(
+    tmp_path: Path,
+) -> None:
+    """Slurm's preemption, through submitit's own protocol on its local executor: the
+    job gets submitit's signal (USR2) mid-run; it finishes its epoch and saves, then
+    submitit's handler checkpoints Hydra's launcher and requeues the job, which
+    continues in its own folder from that state: each epoch trained once, one
+    TensorBoard run, the value of a run never preempted."""
+    sweep, epochs = tmp_path / "sweep", 150
+    run = ("optimizer.lr=0.001", f"trainer.epochs={epochs}", "~callbacks.early_stopping")
+    process = start_train(
+        "-m",
+        "hydra/launcher=submitit_local",
+        *run,
+        "hydra.sweeper.report=false",
+        f"hydra.sweep.dir={sweep}",
+        cwd=tmp_path,
+    )
+    log = sweep / "00" / "train.log"
+    deadline = time.monotonic() + 120
+    while not (log.exists() and f"epoch  50/{epochs}" in log.read_text()):
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.02)
+    preempted = registered_pid(sweep, 0)
+    assert preempted is not None
+    os.kill(preempted, signal.SIGUSR2)  # what Slurm sends before preempting
+    output, _ = process.communicate(timeout=300)
+    assert process.returncode == 0, output[-3000:]
+    assert registered_pid(sweep, 0) not in (None, preempted)  # requeued: a new process
+
+    [row] = assert_records_agree(sweep)
+    assert (row["status"], row["epochs"]) == ("complete", str(epochs))
+    text = log.read_text()
+    assert "resumed from" in text
+    trained = sorted(int(n) for n in re.findall(rf"epoch +(\d+)/{epochs} ", text))
+    assert trained == list(range(1, epochs + 1))  # each epoch once: nothing lost
+    events = EventAccumulator(str(sweep / "00"), size_guidance={"tensors": 0})
+    events.Reload()
+    assert [e.step for e in events.Tensors("val/loss")] == list(range(1, epochs + 1))
+    never = subprocess.run(
+        [sys.executable, str(TRAIN_PY), *run, f"hydra.run.dir={tmp_path / 'never'}"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert never.returncode == 0, never.stderr
+    expected = json.loads((tmp_path / "never" / "metrics.json").read_text())["value"]
+    assert float(row["value"]) == pytest.approx(expected, abs=1e-6)
 
 
 @pytest.mark.long

@@ -183,11 +183,11 @@ class InFlight:
         reason = f"{type(lost.error).__name__}: {first_sentence}"
         tries = self.relaunched.get(job.number, 0)
         if tries >= MAX_RELAUNCHES:
-            log.warning("job %d lost its worker again (%s): recorded failed", job.number, reason)
+            log.warning("job %d: its launch failed again (%s): recorded failed", job.number, reason)
             return JobReturn(status=JobStatus.FAILED, _return_value=lost.error)
         self.relaunched[job.number] = tries + 1
         log.warning(
-            "job %d lost its worker (%s): launched again, it continues from its last save",
+            "job %d: its launch failed (%s): launched again, it continues from its last save",
             job.number,
             reason,
         )

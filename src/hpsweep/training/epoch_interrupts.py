@@ -7,7 +7,8 @@ SIGINT and SIGTERM are held; at the end of the epoch the loop saves its state an
 
     the handler before the loop's                 deliver()
     one of the app's or the sweeper's own         calls it (they raise: the sweep in
-      (a sweep's job in the sweeper's process)      this process stops)
+      (a sweep's job in the sweeper's process;      this process stops; submitit
+      submitit's on its preemption signal)          requeues the job and exits)
     Python's Ctrl-C handler or the default        raises StoppedBySignal: the job
       action (a plain run; a launcher's worker)     unwinds and records itself as
                                                     interrupted; a worker lives on
@@ -28,6 +29,7 @@ the process's handlers (and its periodic saves).
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
@@ -38,6 +40,10 @@ from typing import Any
 from hpsweep.sweep.interruption import StoppedBySignal, Terminated
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# The signal a job gets before preemption or its time limit, where submitit (Hydra's
+# submitit launcher: Slurm, or its local executor) installed its requeue handler on it;
+# held too, so that the requeued job continues from the end of the epoch it was in.
+PREEMPTION_SIGNAL = getattr(signal, "SIG" + os.environ.get("SUBMITIT_PREEMPT_SIGNAL", "USR2"))
 ONE_STOP_SECONDS = 2.0
 
 
@@ -63,6 +69,8 @@ class EpochInterrupts:
         for signum in SIGNALS:
             if signal.getsignal(signum) != signal.SIG_IGN:
                 self.previous[signum] = signal.signal(signum, self.hold)
+        if callable(signal.getsignal(PREEMPTION_SIGNAL)):  # submitit's checkpoint-and-requeue
+            self.previous[PREEMPTION_SIGNAL] = signal.signal(PREEMPTION_SIGNAL, self.hold)
         try:
             yield self
         finally:

@@ -338,7 +338,9 @@ def train(
         metrics = {"train/loss": last["train/loss"], **final_metrics(parts), **run.summary}
         outcome = run_outcome(cfg, run, metrics, clock.started, clock.seconds())
     except BaseException as error:  # KeyboardInterrupt too: the callbacks close their files
-        run.interrupted = is_interruption(error)
+        # A signal's stop, or the process leaving mid-run (submitit's requeue exits):
+        # either way it may continue from its state, so nothing is final yet.
+        run.interrupted = is_interruption(error) or isinstance(error, SystemExit)
         outcome = TrialOutcome.of_error(error, started=clock.started, seconds=clock.seconds())
         raise
     finally:
