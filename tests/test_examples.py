@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,44 @@ def test_the_lightning_example_prunes_inside_a_sweep(tmp_path: Path) -> None:
     assert read_channel(sweep)["pruner"]["max_resource"] == 3
     assert all(1 <= int(r["epochs"]) <= 3 for r in rows)
     assert not list(sweep.glob("*.png"))  # hydra.sweeper.report=false
+
+
+@pytest.mark.long
+def test_the_lightning_example_resumes_a_killed_trial_through_ckpt_path(tmp_path: Path) -> None:
+    """kill -9 of the example's sweep once its first trial saved a checkpoint; the same
+    command again: that trial continues from its checkpoint through Lightning's own
+    ckpt_path, and the study holds one curve of epochs 1..40 for each trial."""
+    pytest.importorskip("pytorch_lightning", reason="the `lightning` extra is not installed")
+    epochs, sweep = 40, tmp_path / "sweep"
+    command = [
+        *("-m", "hydra/sweeper=random", "lr=choice(0.01,0.003)", "hydra.sweeper.n_trials=2"),
+        # a pruner, so that every epoch is reported; none pruned before 100 trials
+        *("hydra/sweeper/pruner=median", "hydra.sweeper.pruner.n_startup_trials=100"),
+        *(f"trainer.epochs={epochs}", "hydra.sweeper.report=false", f"hydra.sweep.dir={sweep}"),
+    ]
+    shutil.copytree(EXAMPLES / "lightning", tmp_path, dirs_exist_ok=True)
+    first = subprocess.Popen(
+        [sys.executable, *LIGHTNING_WARNINGS, "train_digits.py", *command],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    checkpoint = sweep / "0" / "state" / "last.ckpt"
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists():
+        assert time.monotonic() < deadline and first.poll() is None
+        time.sleep(0.02)
+    first.kill()
+    first.wait(timeout=60)
+    assert not (sweep / "0" / "metrics.json").exists()  # killed mid-trial
+
+    result = run_example(
+        "lightning", "train_digits.py", *command, cwd=tmp_path, python_flags=LIGHTNING_WARNINGS
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"resuming from {checkpoint}" in (sweep / "0" / "train_digits.log").read_text()
+    rows = assert_records_agree(sweep)
+    assert [(r["status"], r["epochs"]) for r in rows] == [("complete", str(epochs))] * 2
+    for trial in load_recorded_study(sweep).trials:
+        assert sorted(trial.intermediate_values) == list(range(1, epochs + 1))
+    assert not checkpoint.exists()  # finished: nothing to resume

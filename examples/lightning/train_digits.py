@@ -5,7 +5,10 @@
         hydra.sweeper.n_trials=12
 
 HpsweepPruning reports val_loss every epoch and stops the Trainer when the pruner
-says so; the trial's row in results.csv then says `pruned`.
+says so; the trial's row in results.csv then says `pruned`. HpsweepResume saves the
+Trainer's checkpoint each epoch, and a trial cut off (Ctrl-C, kill -9, preemption)
+continues from it through Lightning's own ckpt_path when the sweep is run again with
+the same command and hydra.sweep.dir.
 """
 
 import warnings
@@ -19,7 +22,7 @@ from sklearn.model_selection import train_test_split
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from hpsweep.integrations.lightning import HpsweepPruning
+from hpsweep.integrations.lightning import HpsweepPruning, HpsweepResume, resume_checkpoint
 
 # 1797 8x8 images load in memory: worker processes would only slow them down.
 warnings.filterwarnings("ignore", ".*does not have many workers.*")
@@ -65,9 +68,9 @@ def main(cfg: DictConfig) -> float:
         enable_checkpointing=False,
         enable_progress_bar=False,
         enable_model_summary=False,
-        callbacks=[HpsweepPruning("val_loss")],
+        callbacks=[HpsweepPruning("val_loss"), HpsweepResume()],
     )
-    trainer.fit(DigitsMLP(cfg.hidden, cfg.lr), train, val)
+    trainer.fit(DigitsMLP(cfg.hidden, cfg.lr), train, val, ckpt_path=resume_checkpoint())
     return float(trainer.callback_metrics["val_loss"])
 
 

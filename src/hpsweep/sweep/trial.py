@@ -144,8 +144,13 @@ class SweepTrial:
             raise RuntimeError("this trial has no job folder: it was not launched by a sweep")
         return self.job_dir / STATE_DIR
 
+    @property
+    def state_key(self) -> str:
+        """The hash of the job's composed config its saved states are keyed by."""
+        return config_key(self._config or {})
+
     def _states(self) -> StateFile:
-        return StateFile(self.state_dir, config_key(self._config or {}))
+        return StateFile(self.state_dir, self.state_key)
 
     def save_state(self, state: Any, step: int) -> None:
         """Save the job's training state after `step`, atomically (see the module's
