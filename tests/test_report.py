@@ -34,6 +34,7 @@ from hpsweep.report.plots import (
     importance_note,
     learning_curve,
 )
+from hpsweep.report.summary import disk_line, human_bytes
 from hpsweep.sweep.channel import load_recorded_study, read_channel
 from hpsweep.sweep.results import ranked_rows
 from hpsweep.sweep.settings import SWEEPER_TARGET
@@ -435,3 +436,27 @@ def test_log_axes_follow_the_sweepers_scale_rule(sweeper: str, interval: str, lo
         for n, v in enumerate([0.2, 0.3])  # the values alone would say linear
     ]
     assert log_scaled(config, ["optimizer.lr"], trials) == ({"optimizer.lr"} if log else set())
+
+
+@pytest.mark.parametrize(
+    ("size", "shown"),
+    [
+        (0, "0 B"),
+        (999, "999 B"),
+        (1000, "1.0 kB"),
+        (1536, "1.5 kB"),
+        (14_200_000, "14.2 MB"),
+        (3 * 10**9, "3.0 GB"),
+        (5 * 10**12, "5000.0 GB"),
+    ],
+)
+def test_sizes_read_as_du_si_shows_them(size: int, shown: str) -> None:
+    assert human_bytes(size) == shown
+
+
+def test_the_disk_line_counts_the_folder_and_its_saved_states_apart(tmp_path: Path) -> None:
+    (tmp_path / "00" / "state").mkdir(parents=True)
+    (tmp_path / "00" / "state" / "last.pt").write_bytes(b"x" * 1500)
+    (tmp_path / "00" / "best.pt").write_bytes(b"x" * 2000)
+    (tmp_path / "results.csv").write_bytes(b"x" * 500)
+    assert disk_line(tmp_path) == "on disk: 4.0 kB (saved training states: 1.5 kB)"

@@ -263,3 +263,25 @@ def test_a_corrupt_state_is_one_warning_and_the_run_starts_from_epoch_0(
     assert str(state) in warning and "starting from step 0" in warning
     assert epochs_trained(run_dir) == list(range(1, EPOCHS + 1))
     assert value(run_dir) == pytest.approx(uninterrupted, abs=1e-6)
+
+
+@pytest.mark.parametrize(("keep_state", "kept"), [("false", False), ("true", True)])
+def test_a_finished_trial_keeps_its_state_only_when_asked(
+    tmp_path: Path, keep_state: str, kept: bool
+) -> None:
+    sweep = tmp_path / "sweep"
+    result = run_train(
+        *("-m", "hydra/sweeper=random", "optimizer.lr=choice(0.001,0.003)"),
+        *("hydra.sweeper.n_trials=2", "data=synthetic", "trainer.epochs=2"),
+        *(f"hydra.sweeper.keep_state={keep_state}", "hydra.sweeper.report=false"),
+        f"hydra.sweep.dir={sweep}",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    states = sorted(sweep.glob("*/state/last.pt"))
+    assert len(states) == (2 if kept else 0)
+    [disk] = [line for line in result.stdout.splitlines() if "on disk: " in line]
+    assert disk.endswith("(saved training states: 0 B)") is not kept, disk
+    if kept:  # a kept state is the finished trial's last epoch, loadable as it is
+        saved = StateFile(states[0].parent, "any").path
+        assert torch.load(saved, weights_only=True)["step"] == 2

@@ -94,7 +94,7 @@ class HpsweepResume(pl.Callback):
         os.replace(tmp, path)
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self.trial is not None:  # it ended: nothing will resume it
+        if self.trial is not None and not self.trial.keep_state:  # ended: nothing resumes it
             (self.trial.state_dir / CHECKPOINT_FILE).unlink(missing_ok=True)
 
 

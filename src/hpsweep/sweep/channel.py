@@ -29,13 +29,20 @@ DEFAULT_STUDY_NAME = "hpsweep"
 
 
 def write_channel(
-    sweep_dir: Path, storage: str, study_name: str, pruner: dict, repeats: int = 1
+    sweep_dir: Path,
+    storage: str,
+    study_name: str,
+    pruner: dict,
+    repeats: int = 1,
+    keep_state: bool = False,
 ) -> None:
     path = sweep_dir / CHANNEL_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     channel: dict[str, Any] = {"storage": storage, "study_name": study_name, "pruner": pruner}
     if repeats > 1:  # the jobs' pruning protocol across repeats (hpsweep.sweep.trial)
         channel["repeats"] = repeats
+    if keep_state:  # hydra.sweeper.keep_state: a job keeps its state when it ends
+        channel["keep_state"] = True
     path.write_text(json.dumps(channel, indent=2) + "\n")
 
 

@@ -145,6 +145,11 @@ class SweepTrial:
         return self.job_dir / STATE_DIR
 
     @property
+    def keep_state(self) -> bool:
+        """Whether the job keeps its saved state when it ends (hydra.sweeper.keep_state)."""
+        return bool(self._channel.get("keep_state", False))
+
+    @property
     def state_key(self) -> str:
         """The hash of the job's composed config its saved states are keyed by."""
         return config_key(self._config or {})

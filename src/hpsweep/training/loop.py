@@ -347,7 +347,8 @@ def train(
         for callback in parts.callbacks:
             callback.on_train_end(run, outcome)
     if keeper is not None:
-        keeper.finish()
+        trial = SweepTrial.current()
+        keeper.finish(parts, run, clock, keep=trial is not None and trial.keep_state)
         log.debug("saved its state %d times in %.3fs", keeper.saves, keeper.save_seconds)
     log.info(
         "%s after %d epochs: %s",

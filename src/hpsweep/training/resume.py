@@ -83,6 +83,7 @@ class StateKeeper:
         self.saves = 0
         self.save_seconds = 0.0  # time spent saving, for the loop's own accounting
         self.restore_failed = False  # a state was loaded but did not fit: rebuild the parts
+        self.saved_step: int | None = None  # the epoch of the last state saved
 
     def resume(self, parts: Any, run: RunState, clock: SessionClock) -> bool:
         """Load the last saved state into `parts`, `run` and `clock`; False when there is
@@ -102,20 +103,28 @@ class StateKeeper:
 
     def after_epoch(self, parts: Any, run: RunState, clock: SessionClock, force: bool) -> None:
         """Save the state of the epoch just ended, if one is due (or `force`)."""
-        began = time.monotonic()
-        if not (force or self.cadence.due(began)):
+        if not (force or self.cadence.due(time.monotonic())):
             return
+        self.save(parts, run, clock)
+        for callback in parts.callbacks:
+            callback.on_state_saved(run)
+
+    def save(self, parts: Any, run: RunState, clock: SessionClock) -> None:
+        began = time.monotonic()
         self.states.save(capture(parts, run, clock), step=run.epoch)
+        self.saved_step = run.epoch
         ended = time.monotonic()
         self.cadence.saved(began, ended)
         self.saves += 1
         self.save_seconds += ended - began
-        for callback in parts.callbacks:
-            callback.on_state_saved(run)
 
-    def finish(self) -> None:
-        """The run ended (not cut): nothing will resume it, its state goes."""
-        self.states.remove()
+    def finish(self, parts: Any, run: RunState, clock: SessionClock, keep: bool) -> None:
+        """The run ended (not cut): nothing will resume it, its state goes; or, `keep`
+        (hydra.sweeper.keep_state), its last epoch's state is saved and stays."""
+        if not keep:
+            self.states.remove()
+        elif self.saved_step != run.epoch:
+            self.save(parts, run, clock)
 
 
 def capture(parts: Any, run: RunState, clock: SessionClock) -> dict[str, Any]:

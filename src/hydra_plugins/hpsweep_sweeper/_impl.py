@@ -161,7 +161,14 @@ class HpsweepSweeperImpl(Sweeper):
         )
         study = open_study(settings, plan, sweep_dir, storage)
         # Where the study lives, for the jobs (and for optuna-dashboard, `hpsweep report`).
-        write_channel(sweep_dir, storage_spec, study.study_name, pruner, plan.repeats.repeats)
+        write_channel(
+            sweep_dir,
+            storage_spec,
+            study.study_name,
+            pruner,
+            plan.repeats.repeats,
+            keep_state=s["keep_state"],
+        )
         return study, storage_spec
 
     def log_start(self, study: optuna.Study, plan: SweepPlan, storage_spec: str) -> int:

@@ -141,6 +141,10 @@ class HpsweepSweeperConf:
     # Write the report's plots into the sweep folder when the sweep ends
     # (`hpsweep report <dir>` writes them any time).
     report: bool = True
+    # Keep each trial's last saved training state (<job>/state/) when it ends, e.g. to
+    # continue it later with more epochs. Default: removed as the trial ends; what
+    # stays is what resume needs (the states of trials cut off) and each job's best.pt.
+    keep_state: bool = False
     # async: a job starts the moment any of the n_jobs in flight ends (no batch
     # barrier); batch: n_jobs at a time, the next batch when the whole batch has ended
     # (Hydra's stock behaviour, kept for bench/dispatch.py to measure against).
