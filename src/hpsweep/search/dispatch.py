@@ -160,15 +160,24 @@ class Dispatcher:
         return cut
 
     def let_jobs_save(self) -> None:
-        """SIGTERM to each running job's own worker: it finishes its epoch, saves its
-        state and unwinds (training.epoch_interrupts), its worker idle and alive; wait
-        for that, up to WORKER_GRACE_SECONDS. Only busy workers are told: an idle loky
-        worker that died of the signal would make joblib kill the busy ones at once."""
-        pids = {self.pid_of(job) for job in self.running.values()} - {None}
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-        wait(self.running, timeout=WORKER_GRACE_SECONDS)
+        """SIGTERM to each running job's own worker, as soon as the job has registered
+        it: the job finishes its epoch, saves its state and unwinds
+        (sweep.interruption.stopping_the_job_not_the_worker), its worker idle and
+        alive; wait for that, up to WORKER_GRACE_SECONDS. Only busy workers are told:
+        an idle loky worker that died of the signal would make joblib kill the busy
+        ones at once."""
+        signalled: set[int] = set()
+        deadline = time.monotonic() + WORKER_GRACE_SECONDS
+        while time.monotonic() < deadline:
+            for job in self.running.values():
+                pid = self.pid_of(job)
+                if pid is not None and pid not in signalled:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGTERM)
+                    signalled.add(pid)
+            _, not_done = wait(self.running, timeout=0.1)
+            if not not_done:
+                return
 
 
 def in_thread(function: Callable[..., Any], *args: Any) -> Future:
@@ -244,8 +253,9 @@ def stop_workers(launcher: Any) -> None:
         deadline = time.monotonic() + WORKER_GRACE_SECONDS
         for worker in workers:
             worker.join(max(0.0, deadline - time.monotonic()))
-            if worker.is_alive():
-                worker.kill()
+            if worker.is_alive():  # loky's Popen has no kill(): by its pid
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(worker.pid, signal.SIGKILL)
     elif from_plugin(launcher, "hydra_ray_launcher"):
         import ray
 

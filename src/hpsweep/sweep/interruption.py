@@ -10,6 +10,7 @@ or 143 (SIGTERM).
 from __future__ import annotations
 
 import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -35,6 +36,32 @@ class StoppedBySignal(Exception):
 
 def raise_terminated(signum: int, frame: object) -> None:
     raise Terminated
+
+
+def raise_stopped(signum: int, frame: object) -> None:
+    raise StoppedBySignal(signum)
+
+
+@contextmanager
+def stopping_the_job_not_the_worker() -> Iterator[None]:
+    """For a job's duration in a launcher's worker (SIGTERM's handler is the default
+    action there), SIGTERM raises StoppedBySignal instead of ending the process: the
+    job unwinds and records itself (train.py's loop first finishes its epoch and
+    saves), and the worker lives, because a joblib worker that dies makes joblib kill
+    its other workers at once. In the sweeper's own process (its handler is
+    installed) nothing changes."""
+    in_worker = (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    )
+    if not in_worker:
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, raise_stopped)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def is_interruption(error: BaseException) -> bool:

@@ -21,6 +21,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from hpsweep.sweep.channel import register_job_dir
+from hpsweep.sweep.interruption import stopping_the_job_not_the_worker
 from hpsweep.sweep.outcome import OUTCOME_FILE, RunStatus, TrialOutcome, utc_now
 from hpsweep.sweep.trial import SweepTrial
 
@@ -44,7 +45,7 @@ class RecordedTask:
         (job_dir / OUTCOME_FILE).unlink(missing_ok=True)
         started, clock = utc_now(), time.perf_counter()
         try:
-            with trial.activate():
+            with trial.activate(), stopping_the_job_not_the_worker():
                 result = self.task_function(cfg)
         except BaseException as error:  # KeyboardInterrupt too: recorded, then re-raised
             if TrialOutcome.read(job_dir) is None:
