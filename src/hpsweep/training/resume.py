@@ -13,8 +13,11 @@ the run continues as if it had never stopped: on the CPU, the same values to the
 
 How often (`SaveCadence`): a save costs what it costs (a few ms for the models of a
 sweep, seconds for large ones), so the loop saves when the time since the last save
-is at least 50 times what that save took — saving stays within 2% of training time —
-and at least every 60 seconds; always when a signal is held (training.epoch_interrupts).
+is at least 100 times what that save took, and at least every 60 seconds; always when
+a signal is held (training.epoch_interrupts). Why 100 for a 2% budget: measured in the
+loop, a save slows the epochs around it by about as much again as it takes itself
+(digits MLP, in process: 2.1 ms a save, 3.3% of the loop at 1 save per 50x its cost);
+so its own time is held to 1%, and the whole to about 2%.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from hpsweep.training.callbacks import RunState
 
 log = logging.getLogger(__name__)
 
-SAVE_SHARE = 0.02  # of training time, at most, spent saving
+SAVE_SHARE = 0.01  # of training time spent in saves themselves (their cost: ~2x that)
 MAX_SAVE_INTERVAL = 60.0  # seconds: what a kill -9 may cost at most (plus an epoch)
 
 
@@ -45,7 +48,7 @@ class SaveCadence:
     >>> cadence.due(now=0.0)                  # nothing measured yet: save, and measure
     True
     >>> cadence.saved(began=0.0, ended=0.01)  # that save took 10 ms
-    >>> cadence.due(now=0.3), cadence.due(now=0.51)
+    >>> cadence.due(now=0.9), cadence.due(now=1.01)
     (False, True)
     """
 
