@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 import signal
 import statistics
 import subprocess
@@ -50,6 +51,12 @@ def wait_for_rows(sweep: Path, count: int, process: subprocess.Popen[str]) -> No
             return
         time.sleep(0.05)
     raise AssertionError(f"the sweep never wrote {count} row(s); it exited {process.poll()}")
+
+
+def epochs_logged(log: str, epochs: int) -> list[int]:
+    """Every epoch train.py's log says it trained (`epoch  7/40  train/loss ...`), in the
+    order it trained them, across the sessions it ran in."""
+    return [int(n) for n in re.findall(rf"epoch +(\d+)/{epochs} ", log)]
 
 
 def start_train(*args: str, cwd: Path) -> subprocess.Popen[str]:

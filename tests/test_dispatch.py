@@ -27,6 +27,7 @@ from tests.conftest import TRAIN_PY
 from tests.sweep_files import (
     assert_records_agree,
     assert_stopped,
+    epochs_logged,
     results,
     start_train,
     stop_sweep_after_rows,
@@ -172,8 +173,7 @@ def test_interrupting_a_joblib_sweep_stops_its_workers_and_resumes(tmp_path: Pat
     # each cut job continued in its own folder, and trained each epoch once
     assert {str(d) for d in cut} <= {r["job_dir"] for r in rows}
     for job_dir in cut:
-        log = (job_dir / "train.log").read_text()
-        trained = sorted(map(int, re.findall(rf"epoch +(\d+)/{epochs} ", log)))
+        trained = sorted(epochs_logged(read_log(job_dir), epochs))
         assert trained == list(range(1, epochs + 1))
 
 
@@ -218,11 +218,9 @@ def test_a_job_whose_worker_is_killed_continues_from_its_last_save(tmp_path: Pat
     # it trained up to the kill, then from the epoch after its last save to the end
     before, resumed = read_log(job_dir).split("resumed from ")
     saved_at = int(re.match(r"\S+: epoch (\d+) done", resumed)[1])
-    trained = [int(n) for n in re.findall(rf"epoch +(\d+)/{epochs} ", before)]
+    trained = epochs_logged(before, epochs)
     assert 1 <= saved_at <= trained[-1] < epochs and trained == all_epochs[: len(trained)]
-    assert re.findall(rf"epoch +(\d+)/{epochs} ", resumed) == [
-        str(n) for n in range(saved_at + 1, epochs + 1)
-    ]
+    assert epochs_logged(resumed, epochs) == list(range(saved_at + 1, epochs + 1))
     [killed] = [r for r in rows if r["job_dir"] == str(job_dir)]
     never_cut = run_train(
         f"optimizer.lr={killed['optimizer.lr']}",

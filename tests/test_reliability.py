@@ -7,7 +7,6 @@ one trial more); every record must agree and every configuration run exactly onc
 
 from __future__ import annotations
 
-import re
 import signal
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from hpsweep.sweep.channel import load_recorded_study, registered_jobs
 from tests.conftest import TRAIN_PY
 from tests.sweep_files import (
     assert_records_agree,
+    epochs_logged,
     results,
     start_train,
     sweep_dir_of,
@@ -118,8 +118,7 @@ def study_trial_of(sweep: Path, job_dir: Path) -> FrozenTrial:
 
 def epochs_trained(job_dir: Path) -> list[int]:
     """Every epoch the job's log says it trained, across the sessions it ran in."""
-    log = (job_dir / "train.log").read_text()
-    return [int(n) for n in re.findall(rf"epoch +(\d+)/{EPOCHS} ", log)]
+    return epochs_logged((job_dir / "train.log").read_text(), EPOCHS)
 
 
 @pytest.mark.long

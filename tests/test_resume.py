@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import signal
 import subprocess
 import time
@@ -24,7 +23,7 @@ from hpsweep.sweep.interruption import StoppedBySignal, Terminated
 from hpsweep.sweep.saved_state import StateFile, config_key
 from hpsweep.training.epoch_interrupts import EpochInterrupts
 from hpsweep.training.resume import SaveCadence
-from tests.sweep_files import start_train
+from tests.sweep_files import epochs_logged, start_train
 from tests.test_cli import run_train
 
 # -- when a save is due: (last save's cost, seconds since it ended) -> due? ------------
@@ -183,8 +182,7 @@ def wait_for_epoch(run_dir: Path, epoch: int, process: subprocess.Popen[str]) ->
 
 def epochs_trained(run_dir: Path) -> list[int]:
     """Every epoch the run's log says it trained, across the sessions it ran in."""
-    log = (run_dir / "train.log").read_text()
-    return [int(n) for n in re.findall(rf" - epoch +(\d+)/{EPOCHS} ", log)]
+    return epochs_logged((run_dir / "train.log").read_text(), EPOCHS)
 
 
 def steps_in_tensorboard(run_dir: Path) -> list[int]:

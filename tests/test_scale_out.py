@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -22,7 +21,13 @@ from hpsweep.search.bookkeeping import SURPLUS_ATTR
 from hpsweep.sweep.channel import registered_pid
 from tests.conftest import TRAIN_PY
 from tests.postgres_server import PostgresServer, running_postgres
-from tests.sweep_files import assert_records_agree, files_holding, start_train, sweep_dir_of
+from tests.sweep_files import (
+    assert_records_agree,
+    epochs_logged,
+    files_holding,
+    start_train,
+    sweep_dir_of,
+)
 
 
 @pytest.mark.long
@@ -181,7 +186,7 @@ def test_a_preempted_submitit_job_is_requeued_and_continues_where_it_stopped(
     assert (row["status"], row["epochs"]) == ("complete", str(epochs))
     text = log.read_text()
     assert "resumed from" in text
-    trained = sorted(int(n) for n in re.findall(rf"epoch +(\d+)/{epochs} ", text))
+    trained = sorted(epochs_logged(text, epochs))
     assert trained == list(range(1, epochs + 1))  # each epoch once: nothing lost
     events = EventAccumulator(str(sweep / "00"), size_guidance={"tensors": 0})
     events.Reload()

@@ -35,6 +35,7 @@ import pytorch_lightning as pl
 import torch
 
 from hpsweep import SweepTrial
+from hpsweep.sweep.saved_state import error_text, warn_unusable
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ def resume_checkpoint() -> str | None:
         return None
     why = _unusable(path, trial.state_key)
     if why:
-        log.warning("ignoring the saved state %s: %s; starting from epoch 0", path, why)
+        warn_unusable(path, why)
         return None
     log.info("resuming from %s", path)
     return str(path)
@@ -121,9 +122,7 @@ def _unusable(path: Path, key: str) -> str:
         # weights_only refuses; it is the file this job's own Trainer wrote.
         checkpoint = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as error:  # truncated, or not torch's
-        return (
-            "it cannot be read (" + " ".join(f"{type(error).__name__}: {error}".split())[:200] + ")"
-        )
+        return f"it cannot be read ({error_text(error)})"
     if not isinstance(checkpoint, dict) or checkpoint.get(KEY) != key:
         return "it was written by another configuration"
     return ""

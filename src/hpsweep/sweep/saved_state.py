@@ -52,6 +52,16 @@ def config_key(config: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def warn_unusable(path: Path, why: str) -> None:
+    """The one warning line for a saved state that will not be loaded."""
+    log.warning("ignoring the saved state %s: %s; starting from step 0", path, why)
+
+
+def error_text(error: BaseException) -> str:
+    """An exception as one line of at most 200 characters, for that warning."""
+    return " ".join(f"{type(error).__name__}: {error}".split())[:200]
+
+
 class StateFile:
     def __init__(self, folder: Path, key: str) -> None:
         self.folder = folder
@@ -87,8 +97,7 @@ class StateFile:
         try:
             record = torch.load(self.path, map_location="cpu", weights_only=True)
         except Exception as error:  # truncated, not torch's, or holding objects
-            reason = " ".join(f"{type(error).__name__}: {error}".split())[:200]
-            return self.unusable(f"it cannot be read ({reason})")
+            return self.unusable(f"it cannot be read ({error_text(error)})")
         if not isinstance(record, dict) or record.get("format") != FORMAT:
             return self.unusable("it is not an hpsweep state")
         if record.get("key") != self.key:
@@ -96,7 +105,7 @@ class StateFile:
         return SavedState(step=int(record["step"]), state=record["state"])
 
     def unusable(self, why: str) -> None:
-        log.warning("ignoring the saved state %s: %s; starting from step 0", self.path, why)
+        warn_unusable(self.path, why)
         return None
 
     def remove(self) -> None:

@@ -55,6 +55,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -149,9 +150,10 @@ class SweepTrial:
         """Whether the job keeps its saved state when it ends (hydra.sweeper.keep_state)."""
         return bool(self._channel.get("keep_state", False))
 
-    @property
+    @cached_property
     def state_key(self) -> str:
-        """The hash of the job's composed config its saved states are keyed by."""
+        """The hash of the job's composed config its saved states are keyed by (hashed
+        once: an app may save every epoch)."""
         return config_key(self._config or {})
 
     def _states(self) -> StateFile:

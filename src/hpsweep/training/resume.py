@@ -1,9 +1,9 @@
 """train.py's whole state, saved as it trains and loaded when its run is re-launched.
 
     keeper = StateKeeper(StateFile(output_dir / STATE_DIR, config_key(cfg)))
-    resumed = keeper.resume(parts, run)     # False: nothing (usable) saved, epoch 0
-    ... each epoch: keeper.after_epoch(parts, run, force=a_signal_is_held)
-    keeper.finish()                          # the run ended: its state is not needed
+    resumed = keeper.resume(parts, run, clock)   # False: nothing (usable) saved, epoch 0
+    ... each epoch: keeper.after_epoch(parts, run, clock, force=a_signal_is_held)
+    keeper.finish(parts, run, clock, keep=False)  # it ended: its state is not needed
 
 A state is everything the next epoch depends on: the model, optimizer and schedule,
 every training callback's state (early stopping's counter and best, the best
@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from hpsweep.sweep.saved_state import StateFile
+from hpsweep.sweep.saved_state import StateFile, error_text
 from hpsweep.training.callbacks import RunState
 
 log = logging.getLogger(__name__)
@@ -97,8 +97,7 @@ class StateKeeper:
         try:
             restore(parts, run, clock, saved.state)
         except Exception as error:  # another model shape, another set of callbacks
-            reason = " ".join(f"{type(error).__name__}: {error}".split())[:200]
-            self.states.unusable(f"it does not fit this run ({reason})")
+            self.states.unusable(f"it does not fit this run ({error_text(error)})")
             self.restore_failed = True
             return False
         log.info("resumed from %s: epoch %d done", self.states.path, run.epoch)
