@@ -12,6 +12,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -73,13 +74,23 @@ def start_train(*args: str, cwd: Path) -> subprocess.Popen[str]:
     )
 
 
-def stop_sweep_after_rows(command: list[str], cwd: Path, sweep: Path, rows: int) -> str:
-    """Start the sweep `command`, SIGTERM it once results.csv has `rows` rows; it must
-    exit 143. Returns what it printed."""
+def stop_sweep_after_rows(
+    command: list[str],
+    cwd: Path,
+    sweep: Path,
+    rows: int,
+    ready: Callable[[], bool] = lambda: True,
+) -> str:
+    """Start the sweep `command`, SIGTERM it once results.csv has `rows` rows and
+    `ready()` holds; it must exit 143. Returns what it printed."""
     process = subprocess.Popen(
         command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     wait_for_rows(sweep, rows, process)
+    deadline = time.monotonic() + 120
+    while not ready():
+        assert time.monotonic() < deadline and process.poll() is None, "never ready"
+        time.sleep(0.05)
     process.send_signal(signal.SIGTERM)
     output, _ = process.communicate(timeout=120)
     assert process.returncode == 143, output[-3000:]

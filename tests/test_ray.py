@@ -35,8 +35,11 @@ def test_a_ray_sweep_runs_short_trials_beside_a_long_one_and_stops_with_the_swee
         f"hydra.sweep.dir={sweep}",
     ]
     # Trial 0 trains 600 epochs; 1, 2 and 3 one each, one after another in the other
-    # slot. Behind a batch barrier, 2 and 3 would wait for 0 to end.
-    stop_sweep_after_rows(command, tmp_path, sweep, rows=3)
+    # slot. Behind a batch barrier, 2 and 3 would wait for 0 to end. The signal comes
+    # once trial 0 saved its first state (a slow start of its Ray worker can leave it
+    # in its first epoch while the short ones end).
+    first_save = sweep / "00" / "state" / "last.pt"
+    stop_sweep_after_rows(command, tmp_path, sweep, rows=3, ready=first_save.is_file)
 
     rows = {r["number"]: r for r in assert_records_agree(sweep)}
     # Trial 0 was launched first and was still in flight when the signal came, yet 1, 2

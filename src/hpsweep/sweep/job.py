@@ -38,20 +38,23 @@ class RecordedTask:
         trial = SweepTrial.for_job(Path(hydra_cfg.sweep.dir), hydra_cfg.job.num, job_dir, cfg)
         if trial is None:  # not one of ours: run it as it is
             return self.task_function(cfg)
-        register_job_dir(trial.sweep_dir, hydra_cfg.job.num, job_dir)
-        before = TrialOutcome.read(job_dir)
-        if before is not None and before.status != RunStatus.FAILED:
-            return before.value  # it ended before a cut stopped its configuration
-        (job_dir / OUTCOME_FILE).unlink(missing_ok=True)
         started, clock = utc_now(), time.perf_counter()
-        try:
-            with trial.activate(), stopping_the_job_not_the_worker():
-                result = self.task_function(cfg)
-        except BaseException as error:  # KeyboardInterrupt too: recorded, then re-raised
-            if TrialOutcome.read(job_dir) is None:
-                seconds = time.perf_counter() - clock
-                TrialOutcome.of_error(error, started=started, seconds=seconds).write(job_dir)
-            raise
+        # In a worker, SIGTERM unwinds this job (StoppedBySignal, recorded below) from
+        # before its process is published: the sweep signals only registered processes.
+        with stopping_the_job_not_the_worker():
+            try:
+                register_job_dir(trial.sweep_dir, hydra_cfg.job.num, job_dir)
+                before = TrialOutcome.read(job_dir)
+                if before is not None and before.status != RunStatus.FAILED:
+                    return before.value  # it ended before a cut stopped its configuration
+                (job_dir / OUTCOME_FILE).unlink(missing_ok=True)
+                with trial.activate():
+                    result = self.task_function(cfg)
+            except BaseException as error:  # KeyboardInterrupt too: recorded, re-raised
+                if TrialOutcome.read(job_dir) is None:
+                    seconds = time.perf_counter() - clock
+                    TrialOutcome.of_error(error, started=started, seconds=seconds).write(job_dir)
+                raise
         if TrialOutcome.read(job_dir) is None:
             TrialOutcome.of_return(
                 result,
