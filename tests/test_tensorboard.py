@@ -15,9 +15,11 @@ from pathlib import Path
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import api_pb2, metadata
+from tensorboard.plugins.scalar.summary_v2 import scalar_pb
 from tensorboard.util import tensor_util
 
 from hpsweep.sweep.outcome import RunStatus
+from hpsweep.tensorboard.events import scalar_value
 from hpsweep.training import train
 from hpsweep.training.callbacks import RunState, TrainingCallback
 from tests.conftest import ComposeTrain, FinishedSweep
@@ -38,6 +40,15 @@ def hparams_content(run: EventAccumulator, tag: str) -> bytes:
     return run.SummaryMetadata(tag).plugin_data.content
 
 
+@pytest.mark.parametrize("number", [0.123, 7, 1e-30, float("nan"), -float("inf")])
+def test_a_described_scalar_is_scalar_pb_without_its_metadata(number: float) -> None:
+    first = scalar_pb("val/loss", number).value[0]
+    assert scalar_value("val/loss", number, described=False) == first
+    first.ClearField("metadata")
+    later = scalar_value("val/loss", number, described=True)
+    assert later.SerializeToString() == first.SerializeToString()
+
+
 def test_one_scalar_point_per_epoch_and_one_session(
     compose_train: ComposeTrain, tmp_path: Path
 ) -> None:
@@ -50,6 +61,8 @@ def test_one_scalar_point_per_epoch_and_one_session(
         assert [step for step, _ in scalar_series(run, tag)] == [1, 2, 3, 4], tag
     assert scalar_series(run, "val/loss")[-1][1] == pytest.approx(metrics["val/loss"])
     assert scalar_series(run, "lr")[0][1] == pytest.approx(1e-3)
+    # the metadata rides on each tag's first value only, as with TensorBoard's writers
+    assert run.SummaryMetadata("val/loss").plugin_data.plugin_name == "scalars"
 
     # the final model's values, as train() returns them (and metrics.json holds them)
     assert scalar_series(run, "final/val/loss") == [(4, pytest.approx(metrics["val/loss"]))]

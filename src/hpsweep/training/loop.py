@@ -28,6 +28,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
+from torch.nn import functional as F
 
 from hpsweep.sweep.interruption import is_interruption
 from hpsweep.sweep.outcome import RunStatus, TrialOutcome, utc_now
@@ -95,19 +96,25 @@ def evaluate(
     """Mean loss (unsmoothed, times `loss_scale`) and, for classification, accuracy on
     one split."""
     model.eval()
-    loss_fn = make_loss(task, label_smoothing=0.0)
+    classification = task == "classification"
+    # Sums, not means: the chunks need no weighing, and the functional losses skip
+    # building a loss module on every call (this runs after every epoch).
     total_loss = torch.zeros((), device=x.device)
     correct = torch.zeros((), device=x.device)
     for start in range(0, len(x), EVAL_CHUNK):
         xb, yb = x[start : start + EVAL_CHUNK], y[start : start + EVAL_CHUNK]
-        logits = model(xb)
-        total_loss += loss_fn(logits, yb) * len(xb)
-        if task == "classification":
-            correct += (logits.argmax(dim=1) == yb).sum()
-    # note: .item() is a CPU-GPU sync point; once per split and epoch is cheap.
-    metrics = {"loss": total_loss.item() / len(x) * loss_scale}
-    if task == "classification":
-        metrics["acc"] = correct.item() / len(x)
+        out = model(xb)
+        if classification:
+            total_loss += F.cross_entropy(out, yb, reduction="sum")
+            correct += (out.argmax(dim=1) == yb).sum()
+        else:
+            total_loss += F.mse_loss(out, yb, reduction="sum")
+    # One transfer for both numbers: .tolist() is a CPU-GPU sync point.
+    loss_sum, correct_count = torch.stack((total_loss, correct)).tolist()
+    # MSELoss's mean is over every element, CrossEntropyLoss's over samples.
+    metrics = {"loss": loss_sum / (len(x) if classification else y.numel()) * loss_scale}
+    if classification:
+        metrics["acc"] = correct_count / len(x)
     return metrics
 
 
@@ -162,7 +169,7 @@ class Parts:
     data: Splits
     model: nn.Module
     optimizer: torch.optim.Optimizer
-    scheduler: torch.optim.lr_scheduler.LRScheduler
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None  # None: a constant lr
     loss_fn: nn.Module
     callbacks: list[TrainingCallback]
     generator: torch.Generator  # batch order and augmentation
@@ -187,9 +194,11 @@ def build(cfg: DictConfig, extra_callbacks: Sequence[TrainingCallback] = ()) -> 
     optimizer = instantiate(cfg.optimizer, _convert_="all", _execution_whitelist_=TRUSTED_TARGETS)(
         model.parameters()
     )
-    scheduler = instantiate(cfg.scheduler, _convert_="all", _execution_whitelist_=TRUSTED_TARGETS)(
-        optimizer
-    )
+    scheduler = None  # scheduler=constant: the optimizer's lr, unscheduled
+    if "_target_" in cfg.scheduler:
+        scheduler = instantiate(
+            cfg.scheduler, _convert_="all", _execution_whitelist_=TRUSTED_TARGETS
+        )(optimizer)
     # Pruning first and always (not a config option), then the configured ones, then
     # the caller's own.
     callbacks: list[TrainingCallback] = [
@@ -263,7 +272,8 @@ def train_and_validate(parts: Parts, run: RunState, batch_size: int, augment: fl
         augment,
         parts.generator,
     )
-    parts.scheduler.step()
+    if parts.scheduler is not None:
+        parts.scheduler.step()
     val = evaluate(
         parts.model,
         parts.data.x_val,

@@ -36,7 +36,7 @@ from hpsweep.training.callbacks import RunState
 
 log = logging.getLogger(__name__)
 
-SAVE_SHARE = 0.01  # of training time spent in saves themselves (their cost: ~2x that)
+SAVE_SHARE = 0.005  # of training time spent in saves themselves (their cost: ~2x that)
 MAX_SAVE_INTERVAL = 60.0  # seconds: what a kill -9 may cost at most (plus an epoch)
 
 
@@ -48,7 +48,7 @@ class SaveCadence:
     >>> cadence.due(now=0.0)                  # nothing measured yet: save, and measure
     True
     >>> cadence.saved(began=0.0, ended=0.01)  # that save took 10 ms
-    >>> cadence.due(now=0.9), cadence.due(now=1.01)
+    >>> cadence.due(now=1.9), cadence.due(now=2.02)  # 200x its cost later
     (False, True)
     """
 
@@ -134,7 +134,7 @@ def capture(parts: Any, run: RunState, clock: SessionClock) -> dict[str, Any]:
     return {
         "model": parts.model.state_dict(),
         "optimizer": parts.optimizer.state_dict(),
-        "scheduler": parts.scheduler.state_dict(),
+        "scheduler": None if parts.scheduler is None else parts.scheduler.state_dict(),
         "callbacks": [{"type": type(c).__name__, "state": c.state_dict()} for c in parts.callbacks],
         "random": random_states(parts.generator),
         "run": {
@@ -153,7 +153,8 @@ def restore(parts: Any, run: RunState, clock: SessionClock, state: dict[str, Any
         raise ValueError(f"it was saved with the callbacks {types}")
     parts.model.load_state_dict(state["model"])
     parts.optimizer.load_state_dict(state["optimizer"])
-    parts.scheduler.load_state_dict(state["scheduler"])
+    if parts.scheduler is not None:
+        parts.scheduler.load_state_dict(state["scheduler"])
     for callback, saved in zip(parts.callbacks, state["callbacks"], strict=True):
         callback.load_state_dict(saved["state"])
     set_random_states(parts.generator, state["random"])

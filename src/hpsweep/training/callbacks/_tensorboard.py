@@ -14,7 +14,7 @@ from tensorboard.plugins.scalar.summary_v2 import scalar_pb
 from tensorboard.plugins.text.summary_v2 import text_pb
 
 from hpsweep.sweep.outcome import TrialOutcome
-from hpsweep.tensorboard.events import EventWriter, merged, session_end_pb
+from hpsweep.tensorboard.events import EventWriter, session_end_pb
 from hpsweep.tensorboard.experiment import RUNNING, STATUS, final_tag, load_experiment
 from hpsweep.training.callbacks._base import RunState, TrainingCallback
 from hpsweep.training.monitor import Monitor
@@ -109,8 +109,7 @@ class TensorBoardLogger(TrainingCallback):
     def write_unwritten(self) -> None:
         assert self.writer is not None, "on_fit_start opens the writer"
         for step, scalars in self.unwritten:
-            pbs = [scalar_pb(tag, number) for tag, number in scalars.items()]
-            self.writer.write(merged(pbs), step=step)
+            self.writer.write_scalars(scalars, step=step)
         self.unwritten = []
 
     def state_dict(self) -> dict[str, Any]:
