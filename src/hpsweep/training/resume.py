@@ -36,7 +36,7 @@ from hpsweep.training.callbacks import RunState
 
 log = logging.getLogger(__name__)
 
-SAVE_SHARE = 0.005  # of training time spent in saves themselves (their cost: ~2x that)
+SAVE_SHARE = 0.01  # of training time spent in saves themselves (their cost: ~2x that)
 MAX_SAVE_INTERVAL = 60.0  # seconds: what a kill -9 may cost at most (plus an epoch)
 
 
@@ -48,7 +48,7 @@ class SaveCadence:
     >>> cadence.due(now=0.0)                  # nothing measured yet: save, and measure
     True
     >>> cadence.saved(began=0.0, ended=0.01)  # that save took 10 ms
-    >>> cadence.due(now=1.9), cadence.due(now=2.02)  # 200x its cost later
+    >>> cadence.due(now=0.9), cadence.due(now=1.01)
     (False, True)
     """
 
