@@ -92,6 +92,10 @@ class InFlight:
         self.recorded = self.failures = 0
         self.cut: list[int] = []  # trials a signal cut off, left to resume
         self.relaunched: dict[int, int] = {}  # job number -> launches after a lost worker
+        # job number -> trial number, as registered in the sweep folder: read once, then
+        # kept here (reading every job's file for each new trial grew with the sweep).
+        self.jobs = registered_jobs(sweep_dir)
+        self.next_number = 1 + max(self.jobs, default=-1)  # never reuse another's folder
         self.interrupts = DeferredInterrupts()
 
     def run(self) -> None:
@@ -141,17 +145,17 @@ class InFlight:
         repeats = self.plan.repeats
         # A resumed trial's suggest calls return the values it already holds.
         overrides = [*self.plan.space.fixed, *trial_overrides(sample(trial, self.plan.space))]
-        jobs = registered_jobs(self.sweep_dir)
-        numbers = sorted(n for n, t in jobs.items() if t == trial.number) if resumed else []
+        numbers = sorted(n for n, t in self.jobs.items() if t == trial.number) if resumed else []
         if len(numbers) != repeats.repeats:
-            first = 1 + max(jobs, default=-1)  # never reuse another trial's folder
-            numbers = job_numbers(first, 0, repeats)
+            numbers = job_numbers(self.next_number, 0, repeats)
+            self.next_number = numbers[-1] + 1
         self.running[trial.number] = Configuration(trial, overrides, numbers)
         for repeat, (number, job_overrides) in enumerate(
             zip(numbers, jobs_of(overrides, repeats), strict=True)
         ):
             seed = repeat if repeats.repeats > 1 else None
             register_job(self.sweep_dir, number, trial.number, repeat=seed)
+            self.jobs[number] = trial.number
             self.waiting.append(Job(number, job_overrides, -1, trial, seed))
         trial.set_user_attr(JOB_ATTR, numbers[0])
 

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
-from hpsweep.search.bookkeeping import STATUS_ATTR, counted, done_count
+from hpsweep.search.tally import REFRESH_SECONDS, StudyTally
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,8 @@ class SweepProgress:
         self.started = clock()
         self.stream = sys.stderr if stream is None else stream
         self.bar: Any = None
+        self.tally: StudyTally | None = None
+        self.read_at = 0.0
         self._redirect = contextlib.ExitStack()
         if _is_terminal(self.stream):
             self._open_bar()
@@ -95,21 +97,17 @@ class SweepProgress:
             # terminal's stdout lines go to it through the bar's own stream.
             self._redirect.enter_context(contextlib.redirect_stdout(DummyTqdmFile(self.stream)))
 
-    def update_from(self, study: Any) -> None:
-        """After a trial is recorded: done, best and counts as the study holds them
-        (trials of other processes sharing it included)."""
-        from optuna.trial import TrialState
-
-        trials = study.get_trials(deepcopy=False)
-        counts: dict[str, int] = {}
-        for trial in counted(trials):
-            word = trial.user_attrs.get(STATUS_ATTR) or trial.state.name.lower()
-            counts[word] = counts.get(word, 0) + 1
-        if any(t.state == TrialState.COMPLETE for t in trials):
-            best = f"best {study.best_value:.6g} (trial {study.best_trial.number})"
+    def trial_ended(self, study: Any, number: int, word: str, study_value: float | None) -> None:
+        """After trial `number` is recorded (`word`: its status; `study_value`: the value
+        the study was told, if any): done, best and counts as the study holds them,
+        trials of other processes sharing it included, read afresh at most every
+        REFRESH_SECONDS (hpsweep.search.tally) and kept up to date in between."""
+        now = self.clock()
+        if self.tally is None or now - self.read_at >= REFRESH_SECONDS:
+            self.tally, self.read_at = StudyTally.read(study), now
         else:
-            best = "no completed trial yet"
-        self.update(done_count(trials), best, counts)
+            self.tally.add(number, word, study_value)
+        self.update(self.tally.done, self.tally.best_text(), self.tally.counts)
 
     def update(self, done: int, best: str, counts: Mapping[str, int]) -> None:
         if self.bar is not None:

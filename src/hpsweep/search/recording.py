@@ -69,14 +69,15 @@ class SweepRecorder:
         # A resumed sweep keeps its file and rows.
         start_results(self.path, SweepSpec.of(config).keys, repeats=repeats.repeats > 1)
 
-    def record_ended(self, configuration: Configuration) -> bool:
+    def record_ended(self, configuration: Configuration) -> TrialOutcome:
         """A configuration whose jobs all ended: one outcome (with repeats, their
-        aggregate) told and written. True if it failed."""
+        aggregate) told and written; returns it."""
         returns = configuration.returns()
         outcomes = [outcome_of_job(ret) for ret in returns]
         outcome, columns = configuration_outcome(outcomes, self.repeats)
         job_dir = job_dir_of(returns[0]) or self.job_dir(configuration.first_job)
-        return self.record(configuration, outcome, job_dir, columns)
+        self.record(configuration, outcome, job_dir, columns)
+        return outcome
 
     def record_interrupted(
         self, configuration: Configuration, interrupt: KeyboardInterrupt

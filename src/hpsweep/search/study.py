@@ -1,7 +1,8 @@
 """The sweep's Optuna study: opened or resumed, and asked for trials.
 
     study = open_study(StudySettings(...), plan, sweep_dir, storage)
-    trial = ask(study, plan.n_trials)   # None: another process took the last place
+    ask = TrialAsker(study, plan.n_trials)
+    trial = ask()                       # None: n_trials are claimed (by any process)
 
 A study is created, or loaded when the same command resumes the same sweep folder (or
 another process shares its storage). Resuming, the sampler's seed moves on with the
@@ -130,14 +131,36 @@ def cut_off_trials(study: optuna.Study, sweep_dir: Path) -> list[optuna.Trial]:
     return [optuna.trial.Trial(study, t._trial_id) for t in cut]
 
 
-def ask(study: optuna.Study, n_trials: int) -> optuna.Trial | None:
-    """The next trial, or None once n_trials are claimed. A trial asked beyond them
-    (another process asked at the same time) is recorded as surplus and never runs."""
-    if len(claimed_numbers(study.get_trials(deepcopy=False))) >= n_trials:
-        return None
-    trial = study.ask()
-    if surplus(study.get_trials(deepcopy=False), [trial.number], n_trials):
-        trial.set_user_attr(SURPLUS_ATTR, True)
-        study.tell(trial, state=TrialState.FAIL)
-        return None
-    return trial
+class TrialAsker:
+    """Asks the study for the sweep's next trial: `asker()` gives it, or None once
+    n_trials are claimed. A trial asked beyond them (another process asked at the same
+    time) is recorded as surplus and never runs.
+
+    Whether n_trials are claimed takes a pass over the whole study, so it is read only
+    when the trial numbers say it may be: numbers are dense (a study's k-th trial is
+    number k), so while the last number seen is below n_trials - 1 fewer than n_trials
+    were there, and a trial numbered below n_trials has fewer than n_trials ahead of it.
+    A sweep of its own study never reads it to ask; one that shares it with other
+    processes reads it near the end, where another process's trials may take the
+    last places (and may ask one surplus trial where they already did).
+    """
+
+    def __init__(self, study: optuna.Study, n_trials: int) -> None:
+        self.study, self.n_trials = study, n_trials
+        self.numbers_seen = len(study.get_trials(deepcopy=False))  # trials 0 .. seen - 1
+
+    def __call__(self) -> optuna.Trial | None:
+        if self.numbers_seen >= self.n_trials and self.claimed() >= self.n_trials:
+            return None
+        trial = self.study.ask()
+        self.numbers_seen = max(self.numbers_seen, trial.number + 1)
+        if trial.number >= self.n_trials and surplus(
+            self.study.get_trials(deepcopy=False), [trial.number], self.n_trials
+        ):
+            trial.set_user_attr(SURPLUS_ATTR, True)
+            self.study.tell(trial, state=TrialState.FAIL)
+            return None
+        return trial
+
+    def claimed(self) -> int:
+        return len(claimed_numbers(self.study.get_trials(deepcopy=False)))

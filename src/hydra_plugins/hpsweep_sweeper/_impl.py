@@ -32,7 +32,7 @@ from omegaconf import DictConfig, OmegaConf
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState
 
-from hpsweep.search.bookkeeping import done_count
+from hpsweep.search.bookkeeping import done_count, tell_arguments
 from hpsweep.search.dispatch import Dispatcher
 from hpsweep.search.in_flight import InFlight, TooManyFailures
 from hpsweep.search.plan import SweepPlan
@@ -40,7 +40,7 @@ from hpsweep.search.progress import SweepProgress
 from hpsweep.search.recording import SweepRecorder
 from hpsweep.search.repeats import RepeatPlan
 from hpsweep.search.space import describe
-from hpsweep.search.study import StudySettings, ask, cut_off_trials, open_study
+from hpsweep.search.study import StudySettings, TrialAsker, cut_off_trials, open_study
 from hpsweep.sweep.channel import (
     DEFAULT_STUDY_NAME,
     JOURNAL_FILE,
@@ -49,6 +49,7 @@ from hpsweep.sweep.channel import (
 )
 from hpsweep.sweep.interruption import signal_of
 from hpsweep.sweep.job import RecordedTask
+from hpsweep.sweep.outcome import RunStatus
 from hpsweep.sweep.settings import check_settings
 from hpsweep.sweep.storage import conceal_storage_password, mask_password, open_or_exit
 from hydra_plugins.hpsweep_sweeper._compose_once import ComposeOnceConfigLoader
@@ -97,9 +98,10 @@ class HpsweepSweeperImpl(Sweeper):
         )
 
         def record(configuration: Any) -> bool:
-            failed = recorder.record_ended(configuration)
-            progress.update_from(study)
-            return failed
+            outcome = recorder.record_ended(configuration)
+            told_value, _ = tell_arguments(outcome)
+            progress.trial_ended(study, configuration.trial.number, str(outcome.status), told_value)
+            return outcome.status == RunStatus.FAILED
 
         loop = InFlight(
             plan,
@@ -110,7 +112,7 @@ class HpsweepSweeperImpl(Sweeper):
                 barrier=self.settings["dispatch"] == "batch",
                 pid_of=lambda job: registered_pid(sweep_dir, job.number),
             ),
-            ask=lambda: ask(study, plan.n_trials),
+            ask=TrialAsker(study, plan.n_trials),
             record=record,
             record_cut=recorder.record_interrupted,
             max_failure_rate=self.settings["max_failure_rate"],
