@@ -19,7 +19,7 @@ from optuna.trial import TrialState
 from hpsweep.sweep.channel import load_recorded_study, read_channel, registered_jobs
 from tests.conftest import ROOT, WARNINGS_AS_ERRORS
 from tests.sweep_files import assert_records_agree, sweep_dir_of
-from tests.test_report import png_size, report_here
+from tests.test_report import png_size, report_here, wait_for_page
 
 EXAMPLES = ROOT / "examples"
 
@@ -76,7 +76,9 @@ def test_a_plain_hydra_app_sweeps_with_hyperband(
     assert "x:" in (sweep / "best.yaml").read_text()
     assert "Re-run it with:\n  python app.py --config-path" in result.stdout
 
-    # `hpsweep report` on the app's sweep writes the plots again.
+    # `hpsweep report` on the app's sweep writes the plots again, once the sweep's own
+    # background report has ended (it would write them beside this one).
+    wait_for_page(sweep)
     for png in sweep.glob("*.png"):
         png.unlink()
     shown = report_here(sweep, capfd)

@@ -249,8 +249,12 @@ def write_plots(sweep: Sweep) -> list[Path]:
 
     def save(figure: Any, name: str) -> None:
         path = sweep.path / name
-        figure.savefig(path, dpi=110)
+        # Drawn beside it and renamed: a reader (a browser, a second report) sees the
+        # old image or the new one, never a half-written file.
+        partial = path.with_name(f".{name}.partial")
+        figure.savefig(partial, dpi=110, format="png")
         plt.close(figure)
+        partial.replace(path)
         written.append(path)
 
     if not any(t.has_value for t in sweep.trials):
