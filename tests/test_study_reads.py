@@ -1,14 +1,19 @@
 """Per-trial reads that do not grow with the study: the progress tally kept between
-reads agrees with a fresh read, and the asker claims exactly n_trials, its own study
-or one another process fills."""
+reads agrees with a fresh read, the asker claims exactly n_trials, its own study
+or one another process fills, and the job returns kept for Hydra hold no configs."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import optuna
 import pytest
+from hydra.core.utils import JobReturn
 from optuna.trial import TrialState
 
 from hpsweep.search.bookkeeping import STATUS_ATTR, SURPLUS_ATTR, tell_arguments
+from hpsweep.search.returns_on_disk import JobReturnOnDisk
 from hpsweep.search.study import TrialAsker
 from hpsweep.search.tally import StudyTally
 from hpsweep.sweep.outcome import RunStatus, TrialOutcome
@@ -82,3 +87,36 @@ def test_trials_another_process_asked_take_the_last_places() -> None:
     assert [t.number for t in surplus] == [4]
     assert surplus[0].state == TrialState.FAIL
     assert len(study.trials) == 5 and all(t.number < 4 for t in others)
+
+
+@pytest.mark.parametrize(
+    ("output_subdir", "kept_as"), [(".hydra", JobReturnOnDisk), ("null", JobReturn)]
+)
+def test_a_sweep_keeps_its_jobs_configs_on_disk_not_in_memory(
+    hydra_sweep_runner: Any, tmp_path: Path, output_subdir: str, kept_as: type
+) -> None:
+    """The JobReturns a sweep gives Hydra read their configs back from each job's folder
+    (where Hydra saved them); with no such folder they keep them in memory."""
+    sweep = hydra_sweep_runner(
+        calling_file=None,
+        calling_module="hydra.test_utils.a_module",
+        task_function=lambda cfg: float(cfg.x),
+        config_path=None,
+        config_name=None,
+        overrides=[
+            "hydra/sweeper=hpsweep",
+            "hydra.sweeper.n_jobs=2",
+            "+x=0.25,0.5,0.75",
+            f"hydra.output_subdir={output_subdir}",
+        ],
+        temp_dir=tmp_path,
+    )
+    with sweep:  # the sweep folder lives until the block ends
+        returns = [job_return for batch in sweep.returns for job_return in batch]
+        assert [type(job_return) for job_return in returns] == [kept_as] * 3
+        assert [job_return.cfg.x for job_return in returns] == [0.25, 0.5, 0.75]
+        assert [job_return.return_value for job_return in returns] == [0.25, 0.5, 0.75]
+        assert [job_return.hydra_cfg.hydra.job.num for job_return in returns] == [0, 1, 2]
+        assert [job_return.overrides for job_return in returns] == [
+            [f"+x={x}"] for x in (0.25, 0.5, 0.75)
+        ]

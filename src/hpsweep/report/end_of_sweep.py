@@ -44,9 +44,13 @@ def write_best_and_summary(sweep_dir: Path, script: str) -> Path | None:
         return None
     best = ranked[0]
     assert best.job_dir is not None
-    best_yaml = sweep_dir / BEST_FILE
-    shutil.copyfile(best.job_dir / ".hydra" / "config.yaml", best_yaml)
     log.info("%s", summary_text(sweep, top=TOP))
+    saved = best.job_dir / ".hydra" / "config.yaml"
+    if not saved.is_file():  # Hydra saves none with hydra.output_subdir=null
+        log.warning("no best.yaml: trial %s's job folder holds no %s", best.number, saved.name)
+        return None
+    best_yaml = sweep_dir / BEST_FILE
+    shutil.copyfile(saved, best_yaml)
     log.info(
         "best: trial %s, value %s. Re-run it with:\n"
         "  python %s --config-path %s --config-name best",

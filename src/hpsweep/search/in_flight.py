@@ -43,6 +43,7 @@ from hpsweep.search.configuration import Configuration
 from hpsweep.search.dispatch import Dispatcher, Job, LostJob
 from hpsweep.search.plan import SweepPlan
 from hpsweep.search.repeats import job_numbers, jobs_of
+from hpsweep.search.returns_on_disk import kept
 from hpsweep.search.space import sample
 from hpsweep.sweep.channel import register_job, registered_jobs
 from hpsweep.sweep.interruption import DeferredInterrupts
@@ -88,7 +89,8 @@ class InFlight:
         self.max_failure_rate = max_failure_rate
         self.running: dict[int, Configuration] = {}  # trial number -> its jobs, until all end
         self.waiting: list[Job] = []  # jobs of asked configurations, not yet started
-        self.returns: list[Any] = []  # every ended job's JobReturn, for Hydra
+        # job number -> its JobReturn, for Hydra; configs left on disk (returns_on_disk)
+        self.returns: dict[int, Any] = {}
         self.recorded = self.failures = 0
         self.cut: list[int] = []  # trials a signal cut off, left to resume
         self.relaunched: dict[int, int] = {}  # job number -> launches after a lost worker
@@ -172,7 +174,10 @@ class InFlight:
                 continue
             del self.running[job.trial.number]
             self.failures += self.record(configuration)
-            self.returns.extend(configuration.returns())
+            for number, job_return in zip(
+                configuration.numbers, configuration.returns(), strict=True
+            ):
+                self.returns[number] = kept(job_return)
             self.recorded += 1
         if self.failures / max(self.recorded, 1) > self.max_failure_rate:
             self.dispatcher.stop()

@@ -246,9 +246,10 @@ def container(node: Any) -> Any:
     return OmegaConf.to_container(node, resolve=True) if node is not None else {}
 
 
-def hydra_batches(returns: list[JobReturn], n_jobs: int) -> list[list[JobReturn]]:
+def hydra_batches(returns: dict[int, JobReturn], n_jobs: int) -> list[list[JobReturn]]:
     """Hydra's Sweeper.sweep returns the batches it launched. Jobs here ran with no
-    batches; grouped by n_jobs in job order, the result reads as Hydra's sweepers'
-    (its BatchedSweeperTestSuite checks that shape, order and folders)."""
-    ordered = sorted(returns, key=lambda ret: ret.hydra_cfg.hydra.job.num if ret.hydra_cfg else 0)
+    batches; grouped by n_jobs in job order (`returns` is keyed by job number), the
+    result reads as Hydra's sweepers' (its BatchedSweeperTestSuite checks that shape,
+    order and folders)."""
+    ordered = [returns[number] for number in sorted(returns)]
     return [ordered[i : i + n_jobs] for i in range(0, len(ordered), n_jobs)]
