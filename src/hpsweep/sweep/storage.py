@@ -112,6 +112,29 @@ def make_storage(spec: str) -> Any:
         ) from None
 
 
+# Storages opened for the jobs a process runs, by (process id, spec): see process_storage.
+_PROCESS_STORAGES: dict[tuple[int, str], Any] = {}
+
+
+def process_storage(spec: str) -> Any:
+    """make_storage(spec), opened once per process and shared by every job it runs: the
+    in-process launcher runs a whole sweep's jobs in the sweeper's process, a joblib or
+    Ray worker runs many. Opened per job, each trial cost a database connection and
+    Optuna's schema checks (32 sweep processes on one PostgreSQL study ran out of
+    connections: "too many clients"), or a replay of the whole journal file. Keyed by
+    process id: a forked child opens its own, as a connection must not cross a fork."""
+    key = (os.getpid(), spec)
+    if key not in _PROCESS_STORAGES:
+        _PROCESS_STORAGES[key] = make_storage(spec)
+    return _PROCESS_STORAGES[key]
+
+
+def close_process_storages() -> None:
+    """Close the storages process_storage opened in this process (at a sweep's end)."""
+    for key in [key for key in _PROCESS_STORAGES if key[0] == os.getpid()]:
+        dispose(_PROCESS_STORAGES.pop(key))
+
+
 def check_storage(spec: str) -> None:
     """Raise StorageError unless the storage can be opened, leaving nothing on disk: an
     RDB URL is connected to (Optuna creates its tables there, as the sweep would); for a
@@ -276,9 +299,9 @@ def conceal_storage_password(config: DictConfig) -> str | None:
 
 
 def open_or_exit(spec: str) -> Any:
-    """make_storage, or one line `Error: cannot open the study storage ...` and exit 1."""
+    """process_storage, or one line `Error: cannot open the study storage ...` and exit 1."""
     try:
-        return make_storage(spec)
+        return process_storage(spec)
     except StorageError as error:
         print(f"Error: {error}", file=sys.stderr)
         raise SystemExit(1) from None

@@ -67,7 +67,7 @@ from hpsweep.sweep.channel import (
     registered_trial,
 )
 from hpsweep.sweep.saved_state import STATE_DIR, SavedState, StateFile, config_key
-from hpsweep.sweep.storage import make_storage
+from hpsweep.sweep.storage import process_storage
 
 # The pruning protocol across repeats (see the module's docstring).
 PRUNED_AT_ATTR = "hpsweep_pruned_at"
@@ -246,7 +246,7 @@ class SweepTrial:
             from hydra.utils import instantiate
 
             channel = self._channel
-            storage = make_storage(channel["storage"])
+            storage = process_storage(channel["storage"])
             pruner = instantiate(channel["pruner"], _execution_whitelist_=("optuna.pruners.*",))
             study = optuna.load_study(
                 study_name=channel["study_name"], storage=storage, pruner=pruner

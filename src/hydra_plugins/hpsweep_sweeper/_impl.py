@@ -51,7 +51,12 @@ from hpsweep.sweep.interruption import signal_of
 from hpsweep.sweep.job import RecordedTask
 from hpsweep.sweep.outcome import RunStatus
 from hpsweep.sweep.settings import check_settings
-from hpsweep.sweep.storage import conceal_storage_password, mask_password, open_or_exit
+from hpsweep.sweep.storage import (
+    close_process_storages,
+    conceal_storage_password,
+    mask_password,
+    open_or_exit,
+)
 from hydra_plugins.hpsweep_sweeper._compose_once import ComposeOnceConfigLoader
 
 log = logging.getLogger(__name__)
@@ -86,6 +91,13 @@ class HpsweepSweeperImpl(Sweeper):
         )
 
     def sweep(self, arguments: list[str]) -> list[list[JobReturn]]:
+        try:
+            return self.run_sweep(arguments)
+        finally:
+            # The study's storage, which jobs run in this process shared with the sweep.
+            close_process_storages()
+
+    def run_sweep(self, arguments: list[str]) -> list[list[JobReturn]]:
         plan = self.plan(arguments)
         if self.settings["dry_run"]:
             self.dry_run(plan)
