@@ -142,7 +142,7 @@ def test_interrupting_a_joblib_sweep_stops_its_workers_and_resumes(tmp_path: Pat
         *(f"trainer.epochs={epochs}", "~callbacks.early_stopping", "hydra.sweeper.report=false"),
         f"hydra.sweep.dir={sweep}",
     ]
-    stop_sweep_after_rows(command, tmp_path, sweep, rows=1)
+    stop_sweep_after_rows(command, tmp_path, sweep, rows=1, ready=lambda: far_from_done(sweep))
 
     rows = assert_records_agree(sweep)
     recorded = {r["job_dir"] for r in rows}
@@ -175,6 +175,15 @@ def test_interrupting_a_joblib_sweep_stops_its_workers_and_resumes(tmp_path: Pat
     for job_dir in cut:
         trained = sorted(epochs_logged(read_log(job_dir), epochs))
         assert trained == list(range(1, epochs + 1))
+
+
+def far_from_done(sweep: Path, epochs: int = 100) -> bool:
+    """Every job without a row has trained under 60 of its epochs: none can finish
+    between the signal and its worker's end (trials started together end together, and
+    a trial that ended there would be complete, not cut)."""
+    recorded = {r["job_dir"] for r in results(sweep)}
+    unrecorded = [d for d in sweep.glob("[0-9]*") if d.is_dir() and str(d) not in recorded]
+    return all(max(epochs_logged(read_log(d), epochs), default=0) < 60 for d in unrecorded)
 
 
 def recorded_numbers(rows: list[dict[str, str]]) -> set[int]:
