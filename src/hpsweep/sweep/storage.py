@@ -93,10 +93,10 @@ def interpolation_reason(error: OmegaConfBaseException) -> str:
 def make_storage(spec: str) -> Any:
     """An Optuna storage from an RDB URL (has "://") or a journal file path, its
     interpolations resolved. Raises StorageError (password masked) if it cannot be opened."""
-    import optuna
     from optuna.storages.journal import JournalFileBackend
 
     from hpsweep.sweep.journal_lock import PromptSymlinkLock
+    from hpsweep.sweep.journal_storage import WaitingIndexJournalStorage
 
     resolved = resolve(spec)
     try:
@@ -105,7 +105,7 @@ def make_storage(spec: str) -> Any:
         # A journal inside a folder that does not exist yet (the sweep's own, by default).
         Path(resolved).parent.mkdir(parents=True, exist_ok=True)
         lock = PromptSymlinkLock(resolved)  # Optuna's lock, minus its 1 s back-off
-        return optuna.storages.JournalStorage(JournalFileBackend(resolved, lock_obj=lock))
+        return WaitingIndexJournalStorage(JournalFileBackend(resolved, lock_obj=lock))
     except Exception as error:
         raise StorageError(
             f"cannot open the study storage {mask_password(resolved)}: {reason_of(error)}"
