@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from matplotlib.collections import PathCollection
+from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.figure import Figure
 from omegaconf import OmegaConf
 
@@ -31,6 +31,7 @@ from hpsweep.report.plots import (
     draw_learning_curves,
     draw_objective_vs_params,
     draw_parallel_coordinates,
+    draw_timeline,
     importance_note,
     learning_curve,
 )
@@ -234,6 +235,17 @@ def test_report_html_in_a_browser_shows_every_trial_and_sorts(hyperband: Swept) 
     assert f"python train.py {' '.join(overrides)}" in dom
 
 
+def trial_lines(axis) -> tuple[list, list]:
+    """The (solid, dashed) trial lines of a parallel-coordinates axis: each a list of
+    (x, height) points."""
+    drawn = {"solid": [], "dashed": []}
+    for collection in axis.collections:
+        if isinstance(collection, LineCollection):
+            style = "dashed" if collection.get_linestyle()[0][1] is not None else "solid"
+            drawn[style].extend(s.tolist() for s in collection.get_segments())
+    return drawn["solid"], drawn["dashed"]
+
+
 def points_of(axis) -> int:
     return sum(len(c.get_offsets()) for c in axis.collections if isinstance(c, PathCollection))
 
@@ -260,11 +272,27 @@ def test_every_trial_with_a_value_is_in_every_plot_on_its_scale(hyperband: Swept
 
     figure = Figure()
     draw_parallel_coordinates(sweep, figure, sweep.params)
-    trial_lines = [line for line in figure.axes[0].lines if len(line.get_xdata()) == 3]
-    assert len(trial_lines) == len(with_value)
-    dashed = [line for line in trial_lines if line.get_linestyle() == "--"]
+    solid, dashed = trial_lines(figure.axes[0])
+    assert len(solid) + len(dashed) == len(with_value)
     assert len(dashed) == len(sweep.pruned())
     assert figure.axes[0].get_facecolor()[:3] == (1.0, 1.0, 1.0)
+    # A big sweep draws its best lines only, and says so.
+    figure = Figure()
+    draw_parallel_coordinates(sweep, figure, sweep.params, most=3)
+    solid, dashed = trial_lines(figure.axes[0])
+    best = sorted(t.value for t in with_value)[:3]  # val/loss: the lowest
+    assert len(solid + dashed) == 3
+    assert figure.axes[-1].get_ylim() == pytest.approx((best[0], best[-1]))  # the colour bar
+    assert f"the best 3 of {len(with_value)} trials" in figure.axes[0].get_title()
+
+    figure = Figure()
+    timed = [t for t in sweep.trials if t.started_at and t.ended_at]
+    draw_timeline(timed, figure)
+    bars = [bar for c in figure.axes[0].collections for bar in c.get_paths()]
+    assert len(bars) == len(timed)
+    origin = min(t.started_at for t in timed)
+    longest = max((t.ended_at - origin).total_seconds() for t in timed)
+    assert max(bar.vertices[:, 0].max() for bar in bars) == pytest.approx(longest)
 
     curves = {t.number: learning_curve(t, sweep.metric) for t in with_value}
     figure = Figure()

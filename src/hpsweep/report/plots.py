@@ -296,20 +296,30 @@ def write_plots(sweep: Sweep) -> list[Path]:
 def draw_timeline(trials: list[Trial], figure: Any) -> None:
     """One bar per trial from its start to its end, coloured by status: with several
     workers, gaps between bars are idle workers (a batch waiting for its longest trial
-    shows as a staircase of gaps; hpsweep's dispatch refills a slot at once)."""
+    shows as a staircase of gaps; hpsweep's dispatch refills a slot at once). The bars
+    of a status are one PolyCollection: one artist a trial took 38 s for 10,000."""
+    from matplotlib.collections import PolyCollection
     from matplotlib.ticker import MaxNLocator
 
     axis = figure.subplots()
     origin = min(t.started_at for t in trials if t.started_at is not None)
-    labelled: set[str] = set()
+    bars: dict[str, list[list[tuple[float, float]]]] = {}
     for trial in trials:
         assert trial.started_at is not None and trial.ended_at is not None
-        _, colour, label = STYLE.get(trial.status, ("", "0.5", trial.status))
         start = (trial.started_at - origin).total_seconds()
-        width = (trial.ended_at - trial.started_at).total_seconds()
-        shown = label if label not in labelled else None
-        labelled.add(label)
-        axis.broken_barh([(start, width)], (trial.number - 0.4, 0.8), color=colour, label=shown)
+        end = (trial.ended_at - origin).total_seconds()
+        top, bottom = trial.number - 0.4, trial.number + 0.4
+        bar = [(start, top), (end, top), (end, bottom), (start, bottom)]
+        bars.setdefault(trial.status, []).append(bar)
+    for status, shapes in bars.items():
+        _, colour, label = STYLE.get(status, ("", "0.5", status))
+        # an edge as wide as a pixel: a bar shorter than one (a no-op trial) still shows
+        axis.add_collection(
+            PolyCollection(
+                shapes, facecolors=colour, edgecolors=colour, linewidths=0.5, label=label
+            )
+        )
+    axis.autoscale_view()
     axis.set_xlabel("seconds since the first trial started")
     axis.set_ylabel("trial")
     axis.invert_yaxis()
