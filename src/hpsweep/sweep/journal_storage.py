@@ -33,12 +33,18 @@ class WaitingIndexJournalStorage(optuna.storages.JournalStorage):
         super().__init__(*args, **kwargs)
         self._reset_waiting_index()
 
+    # A new replay (unpickled in a worker, or restored from a snapshot) has its trials
+    # checked afresh. The index holds trial ids, never the replay itself: pickling this
+    # storage sends no trials, as Optuna's own sends none.
     def __setstate__(self, state: dict[Any, Any]) -> None:
         super().__setstate__(state)
-        self._reset_waiting_index()  # a new replay: its trials are checked afresh
+        self._reset_waiting_index()
+
+    def restore_replay_result(self, snapshot: bytes) -> None:
+        super().restore_replay_result(snapshot)
+        self._reset_waiting_index()
 
     def _reset_waiting_index(self) -> None:
-        self._index_replay: Any = None
         self._checked: dict[int, int] = {}  # study id -> trials checked, in creation order
         self._waiting: dict[int, list[int]] = {}  # study id -> ids waiting when checked
 
@@ -57,9 +63,6 @@ class WaitingIndexJournalStorage(optuna.storages.JournalStorage):
 
     def _waiting_trials(self, study_id: int) -> list[FrozenTrial]:
         replay = self._replay_result
-        if self._index_replay is not replay:  # restored from a snapshot, or first use
-            self._reset_waiting_index()
-            self._index_replay = replay
         if study_id not in replay._study_id_to_trial_ids:
             return replay.get_all_trials(study_id, (TrialState.WAITING,))  # Optuna's KeyError
         trial_ids = replay._study_id_to_trial_ids[study_id]
