@@ -50,6 +50,7 @@ from hpsweep.search.bookkeeping import JOB_ATTR, STATUS_ATTR  # noqa: E402
 from hpsweep.search.progress import SweepProgress  # noqa: E402
 from hpsweep.search.study import TrialAsker  # noqa: E402
 from hpsweep.sweep.storage import make_storage, process_storage  # noqa: E402
+from hpsweep.sweep.trial import open_trial  # noqa: E402
 from tests.postgres_server import running_postgres  # noqa: E402
 
 EPOCHS = 9
@@ -126,16 +127,12 @@ def sweep_process(
 
 
 def job_opens(url: str, name: str, number: int) -> optuna.Trial:
-    """What a job does before its first report (hpsweep.sweep.trial.SweepTrial): the
-    process's storage (the sweeper's, for a job run in its process), its study, its
-    trial by number, the steps the study holds already."""
-    storage = process_storage(url)
+    """What a job does before its first report (hpsweep.sweep.trial.SweepTrial): its
+    trial opened by hpsweep's own `open_trial`, then the steps the study holds already."""
     pruner = optuna.pruners.HyperbandPruner(min_resource=1, max_resource=EPOCHS)
-    study = optuna.load_study(study_name=name, storage=storage, pruner=pruner)
-    study_id = storage.get_study_id_from_name(name)
-    trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, number)
-    storage.get_trial(trial_id)  # the steps already reported (a resumed job skips them)
-    return optuna.trial.Trial(study, trial_id)
+    trial = open_trial(url, name, pruner, number)
+    trial.storage.get_trial(trial._trial_id)  # the steps reported (a resumed job skips them)
+    return trial
 
 
 def busy_cpu_seconds() -> float:

@@ -38,7 +38,7 @@ APP = ROOT / "bench" / "noop_app" / "app.py"
 WINDOW = 500
 
 
-# The arms: a name, the sweep's overrides, the Optuna sampler alone runs beside it.
+# The overrides of each arm: the sampler preset, and joblib with 2 workers.
 RANDOM = ("hydra/sweeper=random",)
 TPE = ("hydra/sweeper=tpe",)
 JOBLIB = ("hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "hydra.sweeper.n_jobs=2")

@@ -242,16 +242,24 @@ class SweepTrial:
 
     def _trial(self) -> Any:
         if self._optuna_trial is None:
-            import optuna
             from hydra.utils import instantiate
 
             channel = self._channel
-            storage = process_storage(channel["storage"])
             pruner = instantiate(channel["pruner"], _execution_whitelist_=("optuna.pruners.*",))
-            study = optuna.load_study(
-                study_name=channel["study_name"], storage=storage, pruner=pruner
+            self._optuna_trial = open_trial(
+                channel["storage"], channel["study_name"], pruner, self.number
             )
-            study_id = storage.get_study_id_from_name(channel["study_name"])
-            trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, self.number)
-            self._optuna_trial = optuna.trial.Trial(study, trial_id)
         return self._optuna_trial
+
+
+def open_trial(storage_spec: str, study_name: str, pruner: Any, number: int) -> Any:
+    """Trial `number` of the study, as a job opens it: on this process's storage
+    (process_storage), with `pruner` to answer should_prune (bench/shared_study.py
+    opens its jobs' trials through this too)."""
+    import optuna
+
+    storage = process_storage(storage_spec)
+    study = optuna.load_study(study_name=study_name, storage=storage, pruner=pruner)
+    study_id = storage.get_study_id_from_name(study_name)
+    trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, number)
+    return optuna.trial.Trial(study, trial_id)
