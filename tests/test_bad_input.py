@@ -157,6 +157,28 @@ BAD_INPUT = [
     row("-m", "hydra.sweeper.n_jobs=0", message="invalid value hydra.sweeper.n_jobs=0"),
     row("-m", "hydra.sweeper.max_failure_rate=2", message="max_failure_rate=2.0: must be a num"),
     row("-m", "hydra.sweeper.search=bayes", message="search=bayes: must be one of auto, grid"),
+    row("-m", "hydra.sweeper.repeats=adaptiv", message="repeats=adaptiv: must be an integer"),
+    row(
+        "-m",
+        "hydra.sweeper.repeats=adaptive",
+        "hydra.sweeper.max_repeats=0",
+        message="invalid value hydra.sweeper.max_repeats=0: must be an integer >= 1",
+    ),
+    row(
+        "-m",
+        "hydra.sweeper.repeats=adaptive",
+        "hydra.sweeper.significance=1.5",
+        message="significance=1.5: must be a number strictly between 0 and 1",
+    ),
+    # Hydra's basic sweeper (the grid preset) has no repeats at all: Hydra's own words.
+    row(
+        "-m",
+        "hydra/sweeper=grid",
+        "optimizer=adam,sgd",
+        "hydra.sweeper.repeats=adaptive",
+        message="Key 'repeats' not in 'BasicSweeperConf'",
+        by=HYDRA,
+    ),
     row(
         "-m",
         "hydra/sweeper=hyperband",

@@ -111,13 +111,14 @@ def _number_or_text(text: str) -> str:
 
 
 def _value_text(trial: Trial) -> str:
-    """The value; with repeats, the mean ± sd over its seeds (sorted by the mean)."""
+    """The value; with repeats, the mean ± sd over its seeds and how many (racing gives
+    configurations different numbers of seeds), sorted by the mean."""
     if math.isnan(trial.value):
         return ""
     value = readable(trial.value, VALUE_DIGITS)
     if math.isfinite(trial.value_sd):
-        return f"{value} ± {readable(trial.value_sd, 2)}"
-    return value
+        value = f"{value} ± {readable(trial.value_sd, 2)}"
+    return value if trial.repeats is None else f"{value} (n={trial.repeats})"
 
 
 def trials_table(sweep: Sweep) -> str:

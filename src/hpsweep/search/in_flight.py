@@ -42,11 +42,13 @@ from hpsweep.search.bookkeeping import JOB_ATTR
 from hpsweep.search.configuration import Configuration
 from hpsweep.search.dispatch import Dispatcher, Job, LostJob
 from hpsweep.search.plan import SweepPlan
-from hpsweep.search.repeats import job_numbers, jobs_of
+from hpsweep.search.racing import Race
+from hpsweep.search.repeats import job_numbers, seed_overrides
 from hpsweep.search.returns_on_disk import kept
 from hpsweep.search.space import sample
 from hpsweep.sweep.channel import register_job, registered_jobs
 from hpsweep.sweep.interruption import DeferredInterrupts
+from hpsweep.sweep.outcome import FINISHED, outcome_of_job
 
 
 class TooManyFailures(Exception):
@@ -82,11 +84,13 @@ class InFlight:
         record_cut: Callable[[Configuration, KeyboardInterrupt], bool],
         max_failure_rate: float,
         resumed: list[optuna.Trial] | None = None,
+        race: Race | None = None,
     ) -> None:
         self.plan, self.sweep_dir, self.dispatcher = plan, sweep_dir, dispatcher
         self.resumed = list(resumed or [])  # cut trials of an earlier session, run first
         self.ask, self.record, self.record_cut = ask, record, record_cut
         self.max_failure_rate = max_failure_rate
+        self.race = race  # hydra.sweeper.repeats=adaptive: who gets another seed
         self.running: dict[int, Configuration] = {}  # trial number -> its jobs, until all end
         self.waiting: list[Job] = []  # jobs of asked configurations, not yet started
         # job number -> its JobReturn, for Hydra; configs left on disk (returns_on_disk)
@@ -130,7 +134,7 @@ class InFlight:
     def next_job(self) -> Job | None:
         """A waiting repeat, else the first job of a cut configuration to resume, else
         of a newly asked one."""
-        if not self.waiting:
+        if not self.waiting:  # a racing configuration's next seed waits here too
             if self.resumed:
                 self.queue(self.resumed.pop(0), resumed=True)
             else:
@@ -141,25 +145,50 @@ class InFlight:
         return self.waiting.pop(0)
 
     def queue(self, trial: optuna.Trial, resumed: bool = False) -> None:
-        """A trial's configuration and its jobs, one per repeat (one without repeats),
-        each registered with its trial and seed: a new trial's at the next free job
-        numbers, a resumed one's at its own (its folders, its saved states)."""
+        """A trial's configuration and its jobs, one per repeat (one without repeats,
+        one to start a race), each registered with its trial and seed: a new trial's at
+        the next free job numbers, a resumed one's at its own (its folders, its saved
+        states; a race's every seed it had reached)."""
         repeats = self.plan.repeats
         # A resumed trial's suggest calls return the values it already holds.
         overrides = [*self.plan.space.fixed, *trial_overrides(sample(trial, self.plan.space))]
         numbers = sorted(n for n, t in self.jobs.items() if t == trial.number) if resumed else []
-        if len(numbers) != repeats.repeats:
+        if not numbers or (not repeats.adaptive and len(numbers) != repeats.repeats):
             numbers = job_numbers(self.next_number, 0, repeats)
             self.next_number = numbers[-1] + 1
-        self.running[trial.number] = Configuration(trial, overrides, numbers)
-        for repeat, (number, job_overrides) in enumerate(
-            zip(numbers, jobs_of(overrides, repeats), strict=True)
-        ):
-            seed = repeat if repeats.repeats > 1 else None
-            register_job(self.sweep_dir, number, trial.number, repeat=seed)
-            self.jobs[number] = trial.number
-            self.waiting.append(Job(number, job_overrides, -1, trial, seed))
+        configuration = Configuration(trial, overrides, numbers)
+        self.running[trial.number] = configuration
+        for repeat, number in enumerate(numbers):
+            self.queue_seed(configuration, repeat, number)
         trial.set_user_attr(JOB_ATTR, numbers[0])
+
+    def queue_seed(self, configuration: Configuration, repeat: int, number: int) -> None:
+        """Job `number` runs repeat `repeat` of the configuration, registered first."""
+        repeats, trial = self.plan.repeats, configuration.trial
+        seed = repeat if repeats.seeded else None
+        register_job(self.sweep_dir, number, trial.number, repeat=seed)
+        self.jobs[number] = trial.number
+        job_overrides = seed_overrides(configuration.overrides, repeats, repeat)
+        self.waiting.append(Job(number, job_overrides, -1, trial, seed))
+
+    def races_on(self, configuration: Configuration) -> bool:
+        """Racing: whether the configuration, whose jobs so far all ended, gets another
+        seed (hpsweep.search.racing); if so, its job is queued ahead of new trials, so
+        that a race is settled soon and the study told. Not while a signal stops the
+        sweep, and not after a seed that did not finish (pruned, diverged, failed)."""
+        if self.race is None:
+            return False
+        outcomes = [outcome_of_job(ret) for ret in configuration.returns()]
+        if any(o.status not in FINISHED or o.value is None for o in outcomes):
+            return False
+        number = configuration.trial.number
+        self.race.set_values(number, [o.value for o in outcomes if o.value is not None])
+        if not self.race.another_seed(number):
+            return False
+        configuration.numbers.append(self.next_number)
+        self.next_number += 1
+        self.queue_seed(configuration, len(configuration.numbers) - 1, configuration.numbers[-1])
+        return True
 
     def end(self, ended: list[tuple[Job, Any]]) -> None:
         """Record each configuration whose last job is among those that `ended`; a job
@@ -170,7 +199,7 @@ class InFlight:
                 if job_return is None:
                     continue
             configuration = self.running[job.trial.number]
-            if not configuration.end(job.number, job_return):
+            if not configuration.end(job.number, job_return) or self.races_on(configuration):
                 continue
             del self.running[job.trial.number]
             self.failures += self.record(configuration)

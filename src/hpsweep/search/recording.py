@@ -32,6 +32,7 @@ from omegaconf import DictConfig
 
 from hpsweep.search.bookkeeping import STATUS_ATTR, tell_arguments
 from hpsweep.search.configuration import Configuration
+from hpsweep.search.racing import Race
 from hpsweep.search.repeats import REPEATS_ATTR, RepeatPlan, configuration_outcome
 from hpsweep.sweep.channel import registered_job_dir
 from hpsweep.sweep.outcome import RunStatus, TrialOutcome, job_dir_of, outcome_of_job
@@ -60,21 +61,28 @@ def is_cut(outcome: TrialOutcome) -> bool:
 
 
 class SweepRecorder:
-    def __init__(self, config: DictConfig, study: optuna.Study, repeats: RepeatPlan) -> None:
+    def __init__(
+        self,
+        config: DictConfig,
+        study: optuna.Study,
+        repeats: RepeatPlan,
+        race: Race | None = None,
+    ) -> None:
         self.config = config
         self.study = study
         self.repeats = repeats
+        self.race = race  # racing: its pooled sd is a one-seed row's value_sd
         self.sweep_dir = Path(config.hydra.sweep.dir)
         self.path = self.sweep_dir / RESULTS_FILE
         # A resumed sweep keeps its file and rows.
-        start_results(self.path, SweepSpec.of(config).keys, repeats=repeats.repeats > 1)
+        start_results(self.path, SweepSpec.of(config).keys, repeats=repeats.seeded)
 
     def record_ended(self, configuration: Configuration) -> TrialOutcome:
         """A configuration whose jobs all ended: one outcome (with repeats, their
         aggregate) told and written; returns it."""
         returns = configuration.returns()
         outcomes = [outcome_of_job(ret) for ret in returns]
-        outcome, columns = configuration_outcome(outcomes, self.repeats)
+        outcome, columns = configuration_outcome(outcomes, self.repeats, self.noise_sd())
         job_dir = job_dir_of(returns[0]) or self.job_dir(configuration.first_job)
         self.record(configuration, outcome, job_dir, columns)
         return outcome
@@ -97,7 +105,7 @@ class SweepRecorder:
             # With repeats, a configuration is recorded once all its seeds ended: its
             # ended ones keep their records, and on resume only the cut ones run.
             return True
-        outcome, columns = configuration_outcome(outcomes, self.repeats)
+        outcome, columns = configuration_outcome(outcomes, self.repeats, self.noise_sd())
         self.record(configuration, outcome, self.job_dir(configuration.first_job), columns)
         return False
 
@@ -121,6 +129,9 @@ class SweepRecorder:
         row = outcome_row(configuration.first_job, job_dir, configuration.overrides, outcome)
         append_row(self.path, {**row, **(repeat_columns or {})}, metrics=outcome.metrics)
         return outcome.status == RunStatus.FAILED
+
+    def noise_sd(self) -> float | None:
+        return None if self.race is None else self.race.noise_sd()
 
     def job_dir(self, number: int) -> Path | None:
         """A job's folder, as the job registered it when it started (None: never started)."""

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hpsweep.sweep.outcome import FINISHED, RunStatus, TrialOutcome
-from hpsweep.sweep.settings import base_seed
+from hpsweep.sweep.settings import ADAPTIVE, base_seed
 
 # On the study's trial: the row's REPEAT_COLUMNS, for optuna-dashboard and other readers.
 REPEATS_ATTR = "hpsweep_repeats"
@@ -44,30 +44,67 @@ REPEATS_ATTR = "hpsweep_repeats"
 
 @dataclass(frozen=True)
 class RepeatPlan:
+    """Fixed repeats (`repeats` seeds each), or racing (`adaptive`: one seed first, more
+    while the race keeps a configuration in, up to `max_repeats`)."""
+
     repeats: int = 1
     seed_key: str = "trainer.seed"
     base_seed: int = 0
     min_repeats: int | None = None  # None: all repeats
+    adaptive: bool = False
+    max_repeats: int = 5
+    significance: float = 0.1
 
     @property
     def needed(self) -> int:
         """How many repeats must finish for the configuration to count."""
         return self.repeats if self.min_repeats is None else self.min_repeats
 
+    @property
+    def seeded(self) -> bool:
+        """Whether configurations run over seeds (rows get REPEAT_COLUMNS)."""
+        return self.adaptive or self.repeats > 1
+
+    @property
+    def first_seeds(self) -> int:
+        """The seeds a configuration is queued with when it is asked."""
+        return 1 if self.adaptive else self.repeats
+
+    @property
+    def most_seeds(self) -> int:
+        return self.max_repeats if self.adaptive else self.repeats
+
     @classmethod
-    def of(cls, config: Any, repeats: int, seed_key: str, min_repeats: int | None) -> RepeatPlan:
+    def of(
+        cls,
+        config: Any,
+        repeats: int | str,
+        seed_key: str,
+        min_repeats: int | None,
+        max_repeats: int = 5,
+        significance: float = 0.1,
+    ) -> RepeatPlan:
         """The plan of a sweep over `config` (the app's composed config)."""
-        return cls(repeats, seed_key, base_seed(config, repeats, seed_key), min_repeats)
+        base = base_seed(config, repeats, seed_key)
+        if repeats == ADAPTIVE:
+            return cls(1, seed_key, base, 1, True, max_repeats, significance)
+        assert isinstance(repeats, int)
+        return cls(repeats, seed_key, base, min_repeats)
+
+
+def seed_overrides(overrides: list[str], plan: RepeatPlan, repeat: int) -> list[str]:
+    """The overrides of repeat `repeat` of one configuration. An override of seed_key
+    among them (a fixed `trainer.seed=5`) is the base the repeats offset: the command
+    line's value is the config's value, so RepeatPlan.of saw it already."""
+    if not plan.seeded:
+        return list(overrides)
+    others = [o for o in overrides if o.split("=", 1)[0].lstrip("+~") != plan.seed_key]
+    return [*others, f"{plan.seed_key}={plan.base_seed + repeat}"]
 
 
 def jobs_of(overrides: list[str], plan: RepeatPlan) -> list[list[str]]:
-    """The overrides of each repeat of one configuration, in repeat order. An override
-    of seed_key among them (a fixed `trainer.seed=5`) is the base the repeats offset:
-    the command line's value is the config's value, so RepeatPlan.of saw it already."""
-    if plan.repeats == 1:
-        return [list(overrides)]
-    others = [o for o in overrides if o.split("=", 1)[0].lstrip("+~") != plan.seed_key]
-    return [[*others, f"{plan.seed_key}={plan.base_seed + r}"] for r in range(plan.repeats)]
+    """The overrides of each repeat a configuration is queued with, in repeat order."""
+    return [seed_overrides(overrides, plan, r) for r in range(plan.first_seeds)]
 
 
 @dataclass(frozen=True)
@@ -201,18 +238,23 @@ def _failed(
 
 def job_numbers(first_job: int, configuration: int, plan: RepeatPlan) -> list[int]:
     """The job numbers of the `configuration`-th configuration of a launch whose first
-    job is `first_job`: each configuration's repeats are consecutive jobs."""
-    start = first_job + configuration * plan.repeats
-    return list(range(start, start + plan.repeats))
+    job is `first_job`: the repeats it is queued with are consecutive jobs."""
+    start = first_job + configuration * plan.first_seeds
+    return list(range(start, start + plan.first_seeds))
 
 
 def configuration_outcome(
-    outcomes: Sequence[TrialOutcome], plan: RepeatPlan
+    outcomes: Sequence[TrialOutcome], plan: RepeatPlan, noise_sd: float | None = None
 ) -> tuple[TrialOutcome, dict[str, Any] | None]:
     """(what the study is told and the row shows, the row's REPEAT_COLUMNS) of one
-    configuration's jobs' outcomes; without repeats, the one job's outcome as it is."""
-    if plan.repeats == 1:
+    configuration's jobs' outcomes; without repeats, the one job's outcome as it is.
+    Racing: a configuration of one finished seed has no sd of its own; its value_sd is
+    `noise_sd`, the race's pooled seed-to-seed sd (what its one value is uncertain by)."""
+    if not plan.seeded:
         [outcome] = outcomes
         return outcome, None
     repeated = aggregate(outcomes, plan.min_repeats)
-    return repeated.outcome, repeated.columns()
+    columns = repeated.columns()
+    if plan.adaptive and repeated.sd is None and repeated.finished == 1 and noise_sd:
+        columns["value_sd"] = noise_sd
+    return repeated.outcome, columns

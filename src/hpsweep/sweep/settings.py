@@ -21,6 +21,8 @@ SWEEPER_TARGET = "hydra_plugins.hpsweep_sweeper.hpsweep_sweeper.HpsweepSweeper"
 SEARCH_MODES = ("auto", "grid", "sample")
 DISPATCH_MODES = ("async", "batch")
 DIRECTIONS = ("minimize", "maximize")
+# hydra.sweeper.repeats=adaptive: racing (hpsweep.search.racing).
+ADAPTIVE = "adaptive"
 # Optuna's pruners whose rungs sit at min_resource * reduction_factor**k epochs.
 RUNG_PRUNERS = ("optuna.pruners.SuccessiveHalvingPruner", "optuna.pruners.HyperbandPruner")
 # Optuna's defaults of the keys that place the first rung.
@@ -33,6 +35,10 @@ class SettingsError(ValueError):
 
 def _integer_at_least(low: int) -> Callable[[Any], bool]:
     return lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= low
+
+
+def _level(value: Any) -> bool:
+    return _rate(value) and 0 < value < 1
 
 
 def _rate(value: Any) -> bool:
@@ -48,9 +54,15 @@ SETTING_RULES: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
     ("n_jobs", _integer_at_least(1), "must be an integer >= 1"),
     ("max_failure_rate", _rate, "must be a number in [0, 1]"),
     ("dispatch", lambda v: v in DISPATCH_MODES, f"must be one of {', '.join(DISPATCH_MODES)}"),
-    ("repeats", _integer_at_least(1), "must be an integer >= 1"),
+    (
+        "repeats",
+        lambda v: v == ADAPTIVE or _integer_at_least(1)(v),
+        f"must be an integer >= 1 or {ADAPTIVE}",
+    ),
     ("seed_key", lambda v: isinstance(v, str) and bool(v), "must name a key of the app's config"),
     ("min_repeats", lambda v: v is None or _integer_at_least(1)(v), "must be null or >= 1"),
+    ("max_repeats", _integer_at_least(1), "must be an integer >= 1"),
+    ("significance", _level, "must be a number strictly between 0 and 1"),
 )
 PRUNER_RULES: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
     ("min_resource", lambda v: v == "auto" or _integer_at_least(1)(v), "must be auto or >= 1"),
@@ -76,6 +88,11 @@ def check_settings(settings: Mapping[str, Any]) -> None:
             f"invalid value hydra.sweeper.min_repeats={min_repeats}: "
             f"must be at most hydra.sweeper.repeats={repeats}"
         )
+    if repeats == ADAPTIVE and min_repeats is not None:
+        raise SettingsError(
+            f"invalid value hydra.sweeper.min_repeats={min_repeats}: it is for fixed repeats; "
+            "racing (repeats=adaptive) counts a configuration once one seed has finished"
+        )
     pruner = settings.get("pruner") or {}
     if pruner.get("_target_") in RUNG_PRUNERS:
         for key, is_valid, requirement in PRUNER_RULES:
@@ -85,12 +102,12 @@ def check_settings(settings: Mapping[str, Any]) -> None:
                 )
 
 
-def base_seed(config: Any, repeats: int, seed_key: str) -> int:
+def base_seed(config: Any, repeats: int | str, seed_key: str) -> int:
     """The app's own seed at `seed_key`, which repeats offset (0, 1, ...): an integer
     (not a bool) of the composed config; 0 without repeats, where it is not read."""
     from omegaconf import OmegaConf
 
-    if repeats <= 1:
+    if repeats != ADAPTIVE and repeats <= 1:
         return 0
     base = OmegaConf.select(config, seed_key, default=None)
     if not isinstance(base, int) or isinstance(base, bool):

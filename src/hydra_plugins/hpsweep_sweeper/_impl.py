@@ -37,6 +37,7 @@ from hpsweep.search.dispatch import Dispatcher
 from hpsweep.search.in_flight import InFlight, TooManyFailures
 from hpsweep.search.plan import SweepPlan
 from hpsweep.search.progress import SweepProgress
+from hpsweep.search.racing import resumed_race
 from hpsweep.search.recording import SweepRecorder
 from hpsweep.search.repeats import RepeatPlan
 from hpsweep.search.space import describe
@@ -104,7 +105,12 @@ class HpsweepSweeperImpl(Sweeper):
             return []
         sweep_dir = Path(self.config.hydra.sweep.dir)
         study, storage_spec = self.open(plan, sweep_dir)
-        recorder = SweepRecorder(self.config, study, plan.repeats)
+        race = (
+            resumed_race(plan.repeats, self.settings["direction"], study.get_trials())
+            if plan.repeats.adaptive
+            else None
+        )
+        recorder = SweepRecorder(self.config, study, plan.repeats, race)
         progress = SweepProgress(
             plan.n_trials, done_before=self.log_start(study, plan, storage_spec)
         )
@@ -129,6 +135,7 @@ class HpsweepSweeperImpl(Sweeper):
             record_cut=recorder.record_interrupted,
             max_failure_rate=self.settings["max_failure_rate"],
             resumed=cut_off_trials(study, sweep_dir),
+            race=race,
         )
         try:
             loop.run()
@@ -144,7 +151,14 @@ class HpsweepSweeperImpl(Sweeper):
 
     def plan(self, arguments: list[str]) -> SweepPlan:
         s = self.settings
-        repeats = RepeatPlan.of(self.config, s["repeats"], s["seed_key"], s["min_repeats"])
+        repeats = RepeatPlan.of(
+            self.config,
+            s["repeats"],
+            s["seed_key"],
+            s["min_repeats"],
+            max_repeats=s["max_repeats"],
+            significance=s["significance"],
+        )
         return SweepPlan.of(
             self.config,
             arguments,
@@ -180,7 +194,7 @@ class HpsweepSweeperImpl(Sweeper):
             storage_spec,
             study.study_name,
             pruner,
-            plan.repeats.repeats,
+            plan.repeats.most_seeds,
             keep_state=s["keep_state"],
         )
         return study, storage_spec

@@ -151,12 +151,16 @@ class HpsweepSweeperConf:
     dispatch: str = "async"
     # Every configuration runs `repeats` times, as separate jobs, with `seed_key` set to
     # the app's own value there plus the repeat index (0, 1, ...); the study is told the
-    # mean (hpsweep.search.repeats). 1: one job per trial, as ever.
-    repeats: int = 1
+    # mean (hpsweep.search.repeats). 1: one job per trial, as ever. `adaptive`: racing
+    # (hpsweep.search.racing): one seed each, another while a test at `significance`
+    # against the best configuration does not rule it out, up to `max_repeats`.
+    repeats: Any = 1
     seed_key: str = "trainer.seed"
     # Repeats that must finish for the configuration to count (null: all of them);
     # fewer, and it is failed with the first reason.
     min_repeats: int | None = None
+    max_repeats: int = 5
+    significance: float = 0.1
 
 
 store = ConfigStore.instance()
