@@ -36,6 +36,16 @@ FORBIDDEN = {
         "hpsweep.hydra_callbacks",
         "hydra_plugins",
     ),
+    # The same for Optuna pruners.
+    "hpsweep.pruners": (
+        "hpsweep.sweep",
+        "hpsweep.training",
+        "hpsweep.report",
+        "hpsweep.search",
+        "hpsweep.tensorboard",
+        "hpsweep.hydra_callbacks",
+        "hydra_plugins",
+    ),
     "hpsweep.search": (
         "hpsweep.training",
         "hpsweep.hydra_callbacks",

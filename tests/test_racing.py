@@ -10,6 +10,8 @@ import pytest
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
+from hpsweep.report.loading import load_sweep
+from hpsweep.report.page import trials_table
 from hpsweep.search.racing import Race, resumed_race
 from hpsweep.search.repeats import REPEATS_ATTR, RepeatPlan, configuration_outcome
 from hpsweep.sweep.channel import recorded_study, registered_jobs
@@ -208,4 +210,7 @@ def test_a_racing_sweep_with_pruning_records_seeds_where_the_race_put_them(
             assert trial.user_attrs[REPEATS_ATTR]["values"] == row["values"]
             assert trial.value == pytest.approx(statistics.fmean(values), rel=1e-12)
             assert len(values) == seeds[int(row["number"])]
-    assert "(n=3)" in result.stdout + result.stderr  # the summary's seeds per configuration
+    # Seeds per configuration: in the summary the sweep printed, and in report.html's table.
+    assert "(n=3)" in result.stdout + result.stderr
+    table = trials_table(load_sweep(sweep))
+    assert all(f"(n={seeds[int(r['number'])]})" in table for r in complete)
