@@ -153,10 +153,14 @@ def test_interrupting_a_joblib_sweep_stops_its_workers_and_resumes(tmp_path: Pat
     assert_stopped([str(d) for d in cut])
     for job_dir in cut:
         record = TrialOutcome.read(job_dir)  # the job's own word: cut, not failed
-        assert record is not None and record.reason == "interrupted by SIGTERM"
         # its state, if it had trained an epoch (a job just starting had none to save)
         trained = re.search(rf"epoch +1/{epochs} ", read_log(job_dir))
         assert (job_dir / "state" / "last.pt").is_file() is bool(trained)
+        # A job whose worker was ended before the job began (Hydra still setting it
+        # up: a window a loaded machine widens) leaves no record; it trained nothing.
+        assert (record is None and not trained) or (
+            record is not None and record.reason == "interrupted by SIGTERM"
+        ), (job_dir, record)
     with recorded_study(sweep) as study:
         running = [t.number for t in study.trials if t.state.name == "RUNNING"]
     # every trial without a row stays RUNNING: those cut, and any whose job a worker
