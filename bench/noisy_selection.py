@@ -61,7 +61,9 @@ def run(command: list[str], cwd: Path) -> None:
         raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
 
 
-def sweep(arm: str, seed: int, epochs: int, n_trials: int, work: Path) -> tuple[Path, int, int]:
+def sweep(
+    arm: str, seed: int, epochs: int, n_trials: int, work: Path, racing: list[str]
+) -> tuple[Path, int, int]:
     """Run one arm's sweep; (its pick's job folder, jobs it ran, epochs they trained)."""
     repeats = {"racing": "adaptive", "single": "1", "fixed": "3"}[arm]
     sweep_dir = work / f"{arm}-{seed}"
@@ -78,6 +80,7 @@ def sweep(arm: str, seed: int, epochs: int, n_trials: int, work: Path) -> tuple[
             f"hydra.sweeper.seed={seed}",
             f"hydra.sweeper.n_trials={n_trials}",
             f"hydra.sweeper.repeats={repeats}",
+            *(racing if arm == "racing" else []),
             f"hydra.sweep.dir={sweep_dir}",
         ],
         work,
@@ -114,7 +117,7 @@ def retrain(job_dir: Path, work: Path) -> float:
     return statistics.fmean(losses)
 
 
-def one_seed(seed: int, epochs: int, configurations: int) -> dict:
+def one_seed(seed: int, epochs: int, configurations: int, racing: list[str]) -> dict:
     """The three arms on one sweep seed: each one's re-trained test loss, jobs, epochs."""
     line: dict = {"seed": seed}
     jobs = 0
@@ -123,7 +126,7 @@ def one_seed(seed: int, epochs: int, configurations: int) -> dict:
         for arm in ARMS:
             n_trials = {"racing": configurations, "single": jobs, "fixed": round(jobs / 3)}[arm]
             clock = time.perf_counter()
-            pick, ran, consumed = sweep(arm, seed, epochs, n_trials, work)
+            pick, ran, consumed = sweep(arm, seed, epochs, n_trials, work, racing)
             jobs = ran if arm == "racing" else jobs
             test_loss = retrain(pick, work)
             line[arm] = {"test_loss": test_loss, "jobs": ran, "epochs": consumed}
@@ -156,6 +159,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=list(range(10)))
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--configurations", type=int, default=24, help="racing's n_trials")
+    parser.add_argument(
+        "--racing",
+        nargs="*",
+        default=[],
+        help="racing's own overrides: hydra.sweeper.max_repeats=3",
+    )
     parser.add_argument("--until", default=None, help="HH:MM (UTC): start no sweep seed after")
     parser.add_argument("--out", type=Path, default=None, help="append per-seed rows (jsonl)")
     parser.add_argument("--rows", type=Path, default=None, help="print the lines of these rows")
@@ -169,7 +178,7 @@ def main() -> None:
         if args.until and time.strftime("%H:%M", time.gmtime()) >= args.until:
             print(f"--until {args.until}: stopping before sweep seed {seed}", flush=True)
             break
-        lines.append(one_seed(seed, args.epochs, args.configurations))
+        lines.append(one_seed(seed, args.epochs, args.configurations, args.racing))
         if args.out:
             with args.out.open("a") as file:
                 file.write(json.dumps(lines[-1]) + "\n")
