@@ -23,6 +23,7 @@ from hpsweep.report import load_sweep
 from hpsweep.search.bookkeeping import JOB_ATTR, STATUS_ATTR
 from hpsweep.sweep.channel import CHANNEL_FILE, recorded_study, registered_jobs
 from hpsweep.sweep.outcome import FINISHED, RunStatus, TrialOutcome
+from hpsweep.sweep.results import is_objective_column
 
 
 def sweep_dir_of(cwd: Path) -> Path:
@@ -171,7 +172,11 @@ def assert_records_agree(sweep: Path, shared_study: bool = False) -> list[dict[s
             assert trial.state.name == expected, (row["number"], row["status"], trial.state)
             assert trial.user_attrs[STATUS_ATTR] == row["status"]
             assert trial.user_attrs[JOB_ATTR] == int(row["number"])
-            if expected == "COMPLETE":
+            if expected == "COMPLETE" and "pareto" in row:  # several objectives
+                names = [c for c in row if is_objective_column(c)]
+                assert trial.values == [float(row[name]) for name in names], row
+                assert trial.values[0] == float(row["value"])
+            elif expected == "COMPLETE":
                 assert trial.value == pytest.approx(float(row["value"]), rel=1e-12)
         told = [t for t in trials if STATUS_ATTR in t.user_attrs]
         own = set(jobs.values())  # the trials this folder's jobs ran

@@ -23,7 +23,10 @@ INVALID = [
     ({"max_failure_rate": 2.0}, "hydra.sweeper.max_failure_rate=2.0: must be a number in [0, 1]"),
     ({"max_failure_rate": -0.1}, "hydra.sweeper.max_failure_rate=-0.1"),
     ({"search": "bayes"}, "hydra.sweeper.search=bayes: must be one of auto, grid, sample"),
-    ({"direction": "upimize"}, "hydra.sweeper.direction=upimize: must be minimize or maximize"),
+    (
+        {"direction": "upimize"},
+        "hydra.sweeper.direction=upimize: must be minimize, maximize or a list of them",
+    ),
     ({"pruner": {"_target_": SHA, "reduction_factor": 1}}, "pruner.reduction_factor=1"),
     ({"pruner": {"_target_": HYPERBAND, "min_resource": 0}}, "pruner.min_resource=0"),
 ]

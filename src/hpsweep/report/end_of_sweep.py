@@ -15,15 +15,24 @@ was 5-13% of a 40-trial sweep's wall time, so `start_report` starts
 from __future__ import annotations
 
 import logging
+import shlex
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 from hpsweep.report.loading import load_sweep
 from hpsweep.report.numbers import VALUE_DIGITS, readable
 from hpsweep.report.summary import summary_text
-from hpsweep.sweep.results import BEST_FILE, RESULTS_FILE
+from hpsweep.sweep.results import (
+    BEST_FILE,
+    RESULTS_FILE,
+    format_table,
+    is_objective_column,
+    objective_columns,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +69,43 @@ def write_best_and_summary(sweep_dir: Path, script: str) -> Path | None:
         sweep_dir.resolve(),
     )
     return best_yaml
+
+
+def write_front(sweep_dir: Path, front: list[dict[str, str]], script: str) -> Path | None:
+    """Several objectives: best.yaml lists the Pareto front (results.csv's rows with
+    pareto=true): each member's trial number, objectives, job folder and the command
+    that trains it again; the log shows the same. None when no trial finished."""
+    if not front:
+        log.warning("no completed trials in %s: no best.yaml", sweep_dir / RESULTS_FILE)
+        return None
+    names = objective_columns(sum(is_objective_column(c) for c in front[0]))
+    members = [
+        {
+            "number": int(row["number"]),
+            "objectives": [float(row[name]) for name in names],
+            "job_dir": row["job_dir"],
+            "rerun": rerun_command(script, Path(row["job_dir"])),
+        }
+        for row in sorted(front, key=lambda r: float(r[names[0]]))
+    ]
+    best_yaml = sweep_dir / BEST_FILE
+    best_yaml.write_text(yaml.safe_dump({"front": members}, sort_keys=False))
+    table = [
+        {"number": m["number"], **dict(zip(names, m["objectives"], strict=True))} for m in members
+    ]
+    log.info(
+        "the Pareto front: %d trials (all in %s, with the command that re-runs each):\n%s",
+        len(members),
+        best_yaml,
+        format_table(table, ["number", *names]),
+    )
+    return best_yaml
+
+
+def rerun_command(script: str, job_dir: Path) -> str:
+    """The command that trains a job's configuration again, from the config it saved."""
+    where = ["--config-path", str(job_dir / ".hydra"), "--config-name", "config"]
+    return shlex.join(["python", script, *where])
 
 
 def start_report(sweep_dir: Path, background: bool = True) -> int | None:

@@ -26,6 +26,7 @@ from omegaconf import DictConfig, OmegaConf
 from hpsweep.sweep.outcome import RunStatus
 from hpsweep.sweep.results import (
     FINISHED_WORDS,
+    PARETO_COLUMN,
     RESULTS_FILE,
     parameter_columns,
     ranked_rows,
@@ -89,6 +90,11 @@ class Sweep:
         end-of-sweep summary and best.yaml use too."""
         by_number = {t.number: t for t in self.trials}
         return [by_number[int(row["number"])] for row in ranked_rows(list(self.rows), self.mode)]
+
+    @property
+    def several_objectives(self) -> bool:
+        """Whether results.csv has a `pareto` column (best.yaml then lists the front)."""
+        return bool(self.rows) and PARETO_COLUMN in self.rows[0]
 
     def pruned(self) -> list[Trial]:
         """Pruned trials, by trial number: never ranked (they stopped before the end)."""

@@ -88,7 +88,7 @@ def reproduce_commands(sweep: Sweep, best: Trial) -> list[str]:
     if overrides_file is not None and overrides_file.is_file():
         overrides = yaml.safe_load(overrides_file.read_text()) or []
         commands.append(shlex.join(["python", f"{sweep.job_name}.py", *overrides]))
-    if (sweep.path / BEST_FILE).is_file():
+    if (sweep.path / BEST_FILE).is_file() and not sweep.several_objectives:
         app = ["python", f"{sweep.job_name}.py"]
         where = ["--config-path", str(sweep.path.resolve()), "--config-name", Path(BEST_FILE).stem]
         commands.append(shlex.join([*app, *where]))

@@ -72,7 +72,10 @@ def sampler_seed(seed: int | None, trials_in_study: int) -> int | None:
     return int(np.random.SeedSequence([seed, trials_in_study]).generate_state(1)[0])
 
 
-def tell_arguments(outcome: TrialOutcome) -> tuple[float | None, TrialState]:
-    """(value, state) for `study.tell`: the study's state is the outcome's, always."""
+def tell_arguments(outcome: TrialOutcome) -> tuple[float | list[float] | None, TrialState]:
+    """(value, state) for `study.tell`: the study's state is the outcome's, always; with
+    several objectives the value is their list."""
     state = TrialState[outcome.study_state]
-    return (outcome.value if state == TrialState.COMPLETE else None), state
+    if state != TrialState.COMPLETE:
+        return None, state
+    return (outcome.value if outcome.values is None else list(outcome.values)), state

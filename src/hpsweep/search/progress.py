@@ -97,7 +97,9 @@ class SweepProgress:
             # terminal's stdout lines go to it through the bar's own stream.
             self._redirect.enter_context(contextlib.redirect_stdout(DummyTqdmFile(self.stream)))
 
-    def trial_ended(self, study: Any, number: int, word: str, study_value: float | None) -> None:
+    def trial_ended(
+        self, study: Any, number: int, word: str, study_value: float | list[float] | None
+    ) -> None:
         """After trial `number` is recorded (`word`: its status; `study_value`: the value
         the study was told, if any): done, best and counts as the study holds them,
         trials of other processes sharing it included, read afresh at most every

@@ -36,7 +36,14 @@ from hpsweep.search.racing import Race
 from hpsweep.search.repeats import REPEATS_ATTR, RepeatPlan, configuration_outcome
 from hpsweep.sweep.channel import registered_job_dir
 from hpsweep.sweep.outcome import RunStatus, TrialOutcome, job_dir_of, outcome_of_job
-from hpsweep.sweep.results import RESULTS_FILE, append_row, outcome_row, start_results
+from hpsweep.sweep.results import (
+    RESULTS_FILE,
+    append_row,
+    mark_pareto,
+    outcome_row,
+    start_results,
+)
+from hpsweep.sweep.settings import directions_of
 from hpsweep.sweep.spec import SweepSpec
 
 log = logging.getLogger(__name__)
@@ -75,7 +82,13 @@ class SweepRecorder:
         self.sweep_dir = Path(config.hydra.sweep.dir)
         self.path = self.sweep_dir / RESULTS_FILE
         # A resumed sweep keeps its file and rows.
-        start_results(self.path, SweepSpec.of(config).keys, repeats=repeats.seeded)
+        self.directions = directions_of(config.hydra.sweeper.get("direction", "minimize"))
+        start_results(
+            self.path,
+            SweepSpec.of(config).keys,
+            repeats=repeats.seeded,
+            objectives=len(self.directions),
+        )
 
     def record_ended(self, configuration: Configuration) -> TrialOutcome:
         """A configuration whose jobs all ended: one outcome (with repeats, their
@@ -140,7 +153,14 @@ class SweepRecorder:
     def finish(self, report: bool) -> None:
         """best.yaml, the summary, and (unless hydra.sweeper.report=false) the report,
         drawn by a detached process so that the sweep returns at once."""
-        from hpsweep.report.end_of_sweep import start_report, write_best_and_summary
+        from hpsweep.report.end_of_sweep import start_report, write_best_and_summary, write_front
+
+        if len(self.directions) > 1:
+            front = mark_pareto(self.path, self.directions)
+            write_front(self.sweep_dir, front, Path(self.config.hydra.job.name + ".py").name)
+            if report:
+                start_report(self.sweep_dir)
+            return
 
         write_best_and_summary(self.sweep_dir, Path(self.config.hydra.job.name + ".py").name)
         if report:

@@ -43,6 +43,7 @@ from hpsweep.search.bookkeeping import (
 from hpsweep.search.plan import SweepPlan
 from hpsweep.search.space import grid_combinations
 from hpsweep.sweep.channel import registered_jobs
+from hpsweep.sweep.settings import PRUNER_TARGETS, directions_of
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class StudySettings:
     """The sweeper's settings that make its study (hydra.sweeper.*)."""
 
     study_name: str
-    direction: str
+    direction: Any  # minimize | maximize, or a list of them: one per objective
     sampler: dict[str, Any]  # an Optuna sampler's config (hydra/sweeper/sampler)
     pruner: dict[str, Any]  # an Optuna pruner's config (hydra/sweeper/pruner)
     seed: int | None
@@ -88,7 +89,7 @@ def make_sampler(settings: StudySettings, seed: int | None) -> optuna.samplers.B
 
 
 def make_pruner(settings: StudySettings) -> optuna.pruners.BasePruner:
-    return instantiate(settings.pruner, _execution_whitelist_=("optuna.pruners.*",))
+    return instantiate(settings.pruner, _execution_whitelist_=PRUNER_TARGETS)
 
 
 def trials_in_storage(storage: Any, study_name: str) -> int:
@@ -111,7 +112,7 @@ def open_study(
         # A grid's trials are all enqueued below; the sampler then proposes nothing.
         sampler=make_sampler(settings, seed),
         pruner=make_pruner(settings),
-        direction=settings.direction,
+        directions=directions_of(settings.direction),
         load_if_exists=True,
     )
     if plan.grid and not study.get_trials(deepcopy=False):

@@ -28,6 +28,7 @@ RUNNING = TrialState.RUNNING.name.lower()
 @dataclass
 class StudyTally:
     minimize: bool
+    several: bool = False  # several objectives
     done: int = 0
     counts: dict[str, int] = field(default_factory=dict)  # status word -> trials
     best: tuple[float, int] | None = None  # (value, trial number) of the best COMPLETE
@@ -36,18 +37,19 @@ class StudyTally:
     @classmethod
     def read(cls, study: Any) -> StudyTally:
         """One pass over the study's trials that count (bookkeeping.counted)."""
-        tally = cls(minimize=study.direction == StudyDirection.MINIMIZE)
+        several = len(study.directions) > 1  # no one best: the summary shows the front
+        tally = cls(minimize=study.directions[0] == StudyDirection.MINIMIZE, several=several)
         for trial in counted(study.get_trials(deepcopy=False)):
             word = trial.user_attrs.get(STATUS_ATTR) or trial.state.name.lower()
             tally.counts[word] = tally.counts.get(word, 0) + 1
             if trial.state == TrialState.RUNNING:
                 tally.running.add(trial.number)
             tally.done += trial.state in FINISHED_STATES
-            if trial.state == TrialState.COMPLETE:
+            if trial.state == TrialState.COMPLETE and not several:
                 tally.consider(trial.value, trial.number)
         return tally
 
-    def add(self, number: int, word: str, study_value: float | None) -> None:
+    def add(self, number: int, word: str, study_value: float | list[float] | None) -> None:
         """Trial `number` ended as `word`; `study_value` is what the study was told (a
         value only for a COMPLETE trial)."""
         if number in self.running:  # the last read counted it as running
@@ -57,7 +59,7 @@ class StudyTally:
                 del self.counts[RUNNING]
         self.counts[word] = self.counts.get(word, 0) + 1
         self.done += 1
-        if study_value is not None:
+        if study_value is not None and not self.several:
             self.consider(study_value, number)
 
     def consider(self, value: float, number: int) -> None:
@@ -67,6 +69,8 @@ class StudyTally:
             self.best = (value, number)
 
     def best_text(self) -> str:
+        if self.several:
+            return "several objectives: the front is printed at the end"
         if self.best is None:
             return "no completed trial yet"
         value, number = self.best

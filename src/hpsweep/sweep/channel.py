@@ -16,12 +16,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from hpsweep.sweep.settings import NO_PRUNER
 from hpsweep.sweep.storage import dispose, make_storage
 
 CHANNEL_FILE = Path(".hpsweep") / "study.json"
 JOBS_DIR = Path(".hpsweep") / "jobs"
 JOURNAL_FILE = "optuna-journal.log"
-NO_PRUNER = "optuna.pruners.NopPruner"
 # The default study name. Not the sweep folder's name: Optuna's HyperbandPruner picks a
 # trial's bracket from a hash of the study name, and a name with a random part would
 # prune different trials each time the same command runs.
@@ -35,12 +35,15 @@ def write_channel(
     pruner: dict,
     repeats: int = 1,
     keep_state: bool = False,
+    objectives: int = 1,
 ) -> None:
     path = sweep_dir / CHANNEL_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     channel: dict[str, Any] = {"storage": storage, "study_name": study_name, "pruner": pruner}
     if repeats > 1:  # the jobs' pruning protocol across repeats (hpsweep.sweep.trial)
         channel["repeats"] = repeats
+    if objectives > 1:  # what a job returns and reports: several values (SweepTrial)
+        channel["objectives"] = objectives
     if keep_state:  # hydra.sweeper.keep_state: a job keeps its state when it ends
         channel["keep_state"] = True
     path.write_text(json.dumps(channel, indent=2) + "\n")

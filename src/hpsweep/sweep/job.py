@@ -63,5 +63,6 @@ class RecordedTask:
                 started=started,
                 seconds=time.perf_counter() - clock,
                 metrics=trial.metrics,
+                objectives=trial.objectives,
             ).write(job_dir)
         return result

@@ -81,12 +81,17 @@ class TrialOutcome:
     started: str = ""  # ISO 8601, UTC
     finished: str = ""
     metrics: dict[str, Any] = field(default_factory=dict)  # extra columns: val/acc, ...
+    # Several objectives (hydra.sweeper.direction=[...]): every one, in order; `value`
+    # is then the first. None with one objective.
+    values: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.value is not None and not (self.status.has_value and math.isfinite(self.value)):
             raise ValueError(f"a {self.status} trial has no value; got {self.value!r}")
         if self.status in FINISHED and self.value is None:
             raise ValueError(f"a {self.status} trial needs its value")
+        if self.values is not None and (not self.values or self.value != self.values[0]):
+            raise ValueError(f"value {self.value!r} is not the first of values {self.values!r}")
 
     # -- making one ----------------------------------------------------------------
 
@@ -100,10 +105,11 @@ class TrialOutcome:
         started: str = "",
         seconds: float | None = None,
         metrics: dict[str, Any] | None = None,
+        objectives: int = 1,
     ) -> TrialOutcome:
         """The outcome of a task function that returned `value` (an app that wrote no
-        record of its own): failed unless a number, pruned if its trial said so,
-        diverged if not finite."""
+        record of its own): failed unless a number (`objectives` numbers, when the
+        sweep has several), pruned if its trial said so, diverged if not finite."""
         common = {
             "epochs": epochs,
             "started": started,
@@ -111,6 +117,8 @@ class TrialOutcome:
             "seconds": seconds,
             "metrics": dict(metrics or {}),
         }
+        if objectives > 1:
+            return cls._of_values(value, objectives, pruned_at, common)
         if isinstance(value, bool) or not isinstance(value, int | float):
             reason = (
                 f"the task function returned {value!r}; a sweep needs it to return the "
@@ -122,6 +130,24 @@ class TrialOutcome:
         if pruned_at is not None:
             return cls(RunStatus.PRUNED, float(value), pruned_at=pruned_at, **common)
         return cls(RunStatus.COMPLETE, float(value), **common)
+
+    @classmethod
+    def _of_values(
+        cls, returned: Any, objectives: int, pruned_at: int | None, common: dict[str, Any]
+    ) -> TrialOutcome:
+        """of_return for a sweep of several objectives: a list or tuple of that many."""
+        numbers = list(returned) if isinstance(returned, list | tuple) else None
+        if numbers is None or len(numbers) != objectives or not all(_is_number(v) for v in numbers):
+            reason = (
+                f"the task function returned {returned!r}; hydra.sweeper.direction lists "
+                f"{objectives} objectives, so it must return {objectives} numbers"
+            )
+            return cls(RunStatus.FAILED, reason=reason, **common)
+        values = tuple(float(v) for v in numbers)
+        if not all(math.isfinite(v) for v in values):
+            return cls(RunStatus.DIVERGED, reason=f"the objectives are {values}", **common)
+        status = RunStatus.PRUNED if pruned_at is not None else RunStatus.COMPLETE
+        return cls(status, values[0], pruned_at=pruned_at, values=values, **common)
 
     @classmethod
     def of_error(
@@ -155,6 +181,8 @@ class TrialOutcome:
             "started": self.started,
             "finished": self.finished,
         }
+        if self.values is not None:
+            record["values"] = list(self.values)
         clashes = record.keys() & self.metrics.keys()
         if clashes:
             raise ValueError(f"metric names clash with the record's fields: {sorted(clashes)}")
@@ -163,7 +191,8 @@ class TrialOutcome:
     @classmethod
     def from_json(cls, record: dict[str, Any]) -> TrialOutcome:
         fields = {"status", "value", "epochs", "seconds", "reason", "pruned_at"}
-        fields |= {"started", "finished"}
+        fields |= {"started", "finished", "values"}
+        values = record.get("values")
         return cls(
             status=RunStatus(record["status"]),
             value=record.get("value"),
@@ -174,6 +203,7 @@ class TrialOutcome:
             started=record.get("started") or "",
             finished=record.get("finished") or "",
             metrics={k: v for k, v in record.items() if k not in fields},
+            values=None if values is None else tuple(values),
         )
 
     def write(self, job_dir: Path) -> None:
@@ -190,6 +220,10 @@ class TrialOutcome:
         if not path.is_file():
             return None
         return cls.from_json(json.loads(path.read_text()))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def job_dir_of(job_return: Any) -> Path | None:

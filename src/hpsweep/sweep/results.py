@@ -41,26 +41,43 @@ LEADING_COLUMNS += ("job_dir",)
 TRAILING_COLUMNS = ("reason",)
 # After `value` in a sweep with repeats > 1.
 REPEAT_COLUMNS = ("value_sd", "repeats", "values")
+# After `value` with several objectives: objective_1 .. objective_k (`value` is the
+# first), then `pareto`: true for the trials of the front, written when the sweep ends.
+OBJECTIVE_PREFIX = "objective_"
+PARETO_COLUMN = "pareto"
 # Names an extra metric cannot take: they are the row's own columns.
-RESERVED_COLUMNS = frozenset({*LEADING_COLUMNS, *REPEAT_COLUMNS, *TRAILING_COLUMNS, "pruned_at"})
+RESERVED_COLUMNS = frozenset(
+    {*LEADING_COLUMNS, *REPEAT_COLUMNS, *TRAILING_COLUMNS, "pruned_at", PARETO_COLUMN}
+)
 FINISHED_WORDS = tuple(str(status) for status in FINISHED)
 
 
-def header(parameters: list[str], repeats: bool = False) -> list[str]:
-    if repeats:
-        at = LEADING_COLUMNS.index("value") + 1
-        leading = (*LEADING_COLUMNS[:at], *REPEAT_COLUMNS, *LEADING_COLUMNS[at:])
-        return [*leading, *parameters, *TRAILING_COLUMNS]
-    return [*LEADING_COLUMNS, *parameters, *TRAILING_COLUMNS]
+def objective_columns(objectives: int) -> list[str]:
+    """objective_1 .. objective_k: none with one objective."""
+    return [f"{OBJECTIVE_PREFIX}{i}" for i in range(1, objectives + 1)] if objectives > 1 else []
 
 
-def start_results(path: Path, parameters: list[str], repeats: bool = False) -> None:
+def is_objective_column(column: str) -> bool:
+    return column.startswith(OBJECTIVE_PREFIX) and column[len(OBJECTIVE_PREFIX) :].isdigit()
+
+
+def header(parameters: list[str], repeats: bool = False, objectives: int = 1) -> list[str]:
+    after_value = [*(REPEAT_COLUMNS if repeats else ()), *objective_columns(objectives)]
+    after_value += [PARETO_COLUMN] if objectives > 1 else []
+    at = LEADING_COLUMNS.index("value") + 1
+    leading = [*LEADING_COLUMNS[:at], *after_value, *LEADING_COLUMNS[at:]]
+    return [*leading, *parameters, *TRAILING_COLUMNS]
+
+
+def start_results(
+    path: Path, parameters: list[str], repeats: bool = False, objectives: int = 1
+) -> None:
     """Write the header of a new results.csv; a resumed sweep keeps its file and rows."""
     if path.exists():
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as file:
-        csv.writer(file).writerow(header(parameters, repeats))
+        csv.writer(file).writerow(header(parameters, repeats, objectives))
 
 
 def outcome_row(
@@ -81,6 +98,9 @@ def outcome_row(
         "started": outcome.started,
         "finished": outcome.finished,
         "reason": outcome.reason,
+        **dict(
+            zip(objective_columns(len(outcome.values or ())), outcome.values or (), strict=True)
+        ),
     }
 
 
@@ -101,7 +121,8 @@ def parameter_columns(header: list[str]) -> list[str]:
     """The searched keys of a results.csv header: between the leading columns and
     reason (the metric columns come after reason)."""
     end = header.index("reason") if "reason" in header else len(header)
-    return [c for c in header[:end] if c not in LEADING_COLUMNS and c not in REPEAT_COLUMNS]
+    own = {*LEADING_COLUMNS, *REPEAT_COLUMNS, PARETO_COLUMN}
+    return [c for c in header[:end] if c not in own and not is_objective_column(c)]
 
 
 def append_row(path: Path, row: dict[str, Any], metrics: Iterable[str] = ()) -> None:
@@ -136,13 +157,55 @@ def _add_columns(path: Path, new: list[str]) -> list[str]:
     reader sees the old file or the new one, never half of one."""
     columns, rows = read_results(path)
     columns = [*columns, *new]
+    _write_rows(path, columns, rows)
+    return columns
+
+
+def _write_rows(path: Path, columns: list[str], rows: list[dict[str, str]]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     with tmp.open("w", newline="") as file:
         writer = csv.DictWriter(file, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
     os.replace(tmp, path)
-    return columns
+
+
+def pareto_flags(points: list[list[float]], directions: list[str]) -> list[bool]:
+    """Which points no other dominates (at least as good in every objective, better
+    in one); `directions` minimize/maximize per objective."""
+    signs = [1.0 if d == "minimize" else -1.0 for d in directions]
+    signed = [[v * s for v, s in zip(point, signs, strict=True)] for point in points]
+
+    def dominates(a: list[float], b: list[float]) -> bool:
+        return all(x <= y for x, y in zip(a, b, strict=True)) and a != b
+
+    return [not any(dominates(other, point) for other in signed) for point in signed]
+
+
+def mark_pareto(path: Path, directions: list[str]) -> list[dict[str, str]]:
+    """Fill results.csv's `pareto` column (true: on the front of the finished trials,
+    false: a finished trial off it; empty otherwise), atomically, under the rows' lock.
+    Returns the front's rows."""
+    lock_path = path.with_name(f".{path.name}.lock")
+    with lock_path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            columns, rows = read_results(path)
+            names = objective_columns(len(directions))
+            finished = [
+                r
+                for r in rows
+                if r["status"] in FINISHED_WORDS and all(_finite(r[n]) for n in names)
+            ]
+            flags = pareto_flags([[float(r[n]) for n in names] for r in finished], directions)
+            for row in rows:
+                row[PARETO_COLUMN] = ""
+            for row, on_front in zip(finished, flags, strict=True):
+                row[PARETO_COLUMN] = "true" if on_front else "false"
+            _write_rows(path, columns, rows)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return [row for row, on_front in zip(finished, flags, strict=True) if on_front]
 
 
 def ranked_rows(rows: list[dict[str, str]], mode: str) -> list[dict[str, str]]:

@@ -25,6 +25,7 @@ DIRECTIONS = ("minimize", "maximize")
 ADAPTIVE = "adaptive"
 # Optuna's pruners whose rungs sit at min_resource * reduction_factor**k epochs.
 RUNG_PRUNERS = ("optuna.pruners.SuccessiveHalvingPruner", "optuna.pruners.HyperbandPruner")
+NO_PRUNER = "optuna.pruners.NopPruner"
 # Optuna's defaults of the keys that place the first rung.
 RUNG_DEFAULTS = {"min_resource": 1, "reduction_factor": 3, "min_early_stopping_rate": 0}
 
@@ -35,6 +36,21 @@ class SettingsError(ValueError):
 
 def _integer_at_least(low: int) -> Callable[[Any], bool]:
     return lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= low
+
+
+def _directions(value: Any) -> bool:
+    if isinstance(value, str):
+        return value in DIRECTIONS
+    try:
+        items = list(value)
+    except TypeError:
+        return False
+    return bool(items) and all(isinstance(i, str) and i in DIRECTIONS for i in items)
+
+
+def directions_of(direction: Any) -> list[str]:
+    """hydra.sweeper.direction as a list: one direction per objective."""
+    return [direction] if isinstance(direction, str) else [str(d) for d in direction]
 
 
 def _level(value: Any) -> bool:
@@ -49,7 +65,7 @@ def _rate(value: Any) -> bool:
 # (key under hydra.sweeper, is it valid, what is allowed)
 SETTING_RULES: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
     ("search", lambda v: v in SEARCH_MODES, f"must be one of {', '.join(SEARCH_MODES)}"),
-    ("direction", lambda v: v in DIRECTIONS, "must be minimize or maximize"),
+    ("direction", lambda v: _directions(v), "must be minimize, maximize or a list of them"),
     ("n_trials", _integer_at_least(1), "must be an integer >= 1"),
     ("n_jobs", _integer_at_least(1), "must be an integer >= 1"),
     ("max_failure_rate", _rate, "must be a number in [0, 1]"),
@@ -94,12 +110,54 @@ def check_settings(settings: Mapping[str, Any]) -> None:
             "racing (repeats=adaptive) counts a configuration once one seed has finished"
         )
     pruner = settings.get("pruner") or {}
+    if _directions(settings.get("direction", "minimize")):
+        check_several_objectives(settings, pruner)
     if pruner.get("_target_") in RUNG_PRUNERS:
         for key, is_valid, requirement in PRUNER_RULES:
             if key in pruner and not is_valid(pruner[key]):
                 raise SettingsError(
                     f"invalid value hydra.sweeper.pruner.{key}={pruner[key]}: {requirement}"
                 )
+
+
+def check_several_objectives(settings: Mapping[str, Any], pruner: Mapping[str, Any]) -> None:
+    """Several objectives take no repeats (a Pareto front of means over seeds is not
+    defined here yet) and prune only by rungs (MO-ASHA: hpsweep.pruners)."""
+    directions = directions_of(settings.get("direction", "minimize"))
+    if len(directions) < 2:
+        return
+    if settings.get("repeats", 1) != 1:
+        raise SettingsError(
+            f"hydra.sweeper.repeats={settings['repeats']} with several objectives "
+            f"(hydra.sweeper.direction=[{','.join(directions)}]): not supported; drop repeats"
+        )
+    target = pruner.get("_target_", NO_PRUNER)
+    if target not in (*RUNG_PRUNERS, NO_PRUNER):
+        raise SettingsError(
+            f"{target.rsplit('.', 1)[-1]} cannot prune several objectives: use "
+            "hydra/sweeper=sha or hyperband (MO-ASHA), or hydra/sweeper/pruner=none"
+        )
+
+
+MO_ASHA = "hpsweep.pruners.MultiObjectiveASHAPruner"
+# What a sweep's pruner config may instantiate: Optuna's pruners and our own.
+PRUNER_TARGETS = ("optuna.pruners.*", "hpsweep.pruners.*")
+
+
+def effective_pruner(pruner: Mapping[str, Any], direction: Any) -> dict[str, Any]:
+    """The pruner a sweep runs (the study's and its jobs'): the configured one; with
+    several objectives, a rung pruner (the sha and hyperband presets') becomes MO-ASHA
+    on the same rungs, Optuna's own refusing multi-objective studies (Hyperband's
+    brackets are not kept: one bracket)."""
+    if len(directions_of(direction)) < 2 or pruner.get("_target_") not in RUNG_PRUNERS:
+        return dict(pruner)
+    min_resource = pruner.get("min_resource", 1)
+    return {
+        "_target_": MO_ASHA,
+        "min_resource": min_resource if isinstance(min_resource, int) else 1,
+        "reduction_factor": pruner.get("reduction_factor", 3),
+        "min_early_stopping_rate": pruner.get("min_early_stopping_rate", 0),
+    }
 
 
 def base_seed(config: Any, repeats: int | str, seed_key: str) -> int:

@@ -28,6 +28,11 @@ training state now and then and load it at the start:
 (hpsweep.sweep.saved_state: one file in `trial.state_dir`, written atomically, loaded
 only into the configuration that wrote it.)
 
+With several objectives (`hydra.sweeper.direction=[minimize,maximize]`) the task
+returns a tuple and reports a list, `trial.report([loss, speed], step)`: Optuna's
+`Trial.report` refuses multi-objective studies, so the values go where MO-ASHA reads
+them (hpsweep.pruners.report_values), and `should_prune` asks that pruner directly.
+
 With repeats (`hydra.sweeper.repeats=k`), one trial is k jobs, one per seed, maybe in
 different processes; they prune together through the study's storage:
 
@@ -52,7 +57,7 @@ storage (see hpsweep.sweep.channel), so this works in launcher workers too.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cached_property
@@ -67,6 +72,7 @@ from hpsweep.sweep.channel import (
     registered_trial,
 )
 from hpsweep.sweep.saved_state import STATE_DIR, SavedState, StateFile, config_key
+from hpsweep.sweep.settings import PRUNER_TARGETS
 from hpsweep.sweep.storage import process_storage
 
 # The pruning protocol across repeats (see the module's docstring).
@@ -106,6 +112,8 @@ class SweepTrial:
         self._optuna_trial: Any = None  # opened on first use: most jobs of a sweep
         # without a pruner never need the storage
         self.prunes = has_pruner(channel)
+        # Several objectives: report and return a list of that many values.
+        self.objectives: int = channel.get("objectives", 1)
         self.last_step: int | None = None
         self.last_value: float | None = None
         self.pruned_at: int | None = None
@@ -169,8 +177,16 @@ class SweepTrial:
         it cannot be used (one warning line says why)."""
         return self._states().load()
 
-    def report(self, value: float, step: int) -> None:
-        """Record the objective's value after `step` (an epoch, usually)."""
+    def report(self, value: float | Sequence[float], step: int) -> None:
+        """Record the objective's value after `step` (an epoch, usually); with several
+        objectives, a list of their values (MO-ASHA reads them: hpsweep.pruners)."""
+        if isinstance(value, Sequence):
+            self.last_step, self.last_value = step, float(value[0])
+            if self.prunes:
+                from hpsweep.pruners import report_values
+
+                report_values(self._trial(), value, step)
+            return
         self.last_step, self.last_value = step, value
         if not self.prunes:  # without a pruner nothing reads it: no storage write per epoch
             return
@@ -199,6 +215,13 @@ class SweepTrial:
         """Whether the study's pruner stops this trial now. Once it says yes, the trial
         is pruned at the last reported step, whatever the task does next."""
         if not self.prunes or self.last_step is None:
+            return False
+        if self.objectives > 1:  # Optuna's Trial.should_prune refuses several objectives
+            trial = self._trial()
+            frozen = trial.storage.get_trial(trial._trial_id)
+            if trial.study.pruner.prune(trial.study, frozen):
+                self.pruned_at = self.last_step
+                return True
             return False
         if self.repeat is not None:
             return self._should_prune_together()
@@ -245,7 +268,7 @@ class SweepTrial:
             from hydra.utils import instantiate
 
             channel = self._channel
-            pruner = instantiate(channel["pruner"], _execution_whitelist_=("optuna.pruners.*",))
+            pruner = instantiate(channel["pruner"], _execution_whitelist_=PRUNER_TARGETS)
             self._optuna_trial = open_trial(
                 channel["storage"], channel["study_name"], pruner, self.number
             )

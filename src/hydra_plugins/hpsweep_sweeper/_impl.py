@@ -51,7 +51,7 @@ from hpsweep.sweep.channel import (
 from hpsweep.sweep.interruption import signal_of
 from hpsweep.sweep.job import RecordedTask
 from hpsweep.sweep.outcome import RunStatus
-from hpsweep.sweep.settings import check_settings
+from hpsweep.sweep.settings import check_settings, directions_of, effective_pruner
 from hpsweep.sweep.storage import (
     close_process_storages,
     conceal_storage_password,
@@ -178,7 +178,7 @@ class HpsweepSweeperImpl(Sweeper):
         storage = open_or_exit(storage_spec)
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
-        pruner = container(s["pruner"])
+        pruner = effective_pruner(container(s["pruner"]), s["direction"])
         settings = StudySettings(
             study_name=s["study_name"] or DEFAULT_STUDY_NAME,
             direction=s["direction"],
@@ -196,6 +196,7 @@ class HpsweepSweeperImpl(Sweeper):
             pruner,
             plan.repeats.most_seeds,
             keep_state=s["keep_state"],
+            objectives=len(directions_of(s["direction"])),
         )
         return study, storage_spec
 

@@ -115,8 +115,9 @@ class HpsweepSweeperConf:
     # choice, integer range), else `sampler` for n_trials. grid: always every
     # combination (finite parameters only). sample: always `sampler` for n_trials.
     search: str = "auto"
-    # minimize | maximize (presets follow the app's objective.mode when it has one).
-    direction: str = "minimize"
+    # minimize | maximize (presets follow the app's objective.mode when it has one);
+    # a list, one per objective, for an app that returns several values.
+    direction: Any = "minimize"
     # Trials in all, counting those already in the study.
     n_trials: int = 20
     # Trials handed to the launcher at once (parallel with the joblib launcher).
