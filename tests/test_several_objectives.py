@@ -17,7 +17,8 @@ from hpsweep.sweep.outcome import RunStatus, TrialOutcome
 from hpsweep.sweep.results import header, mark_pareto, pareto_flags, read_results
 from hpsweep.sweep.settings import MO_ASHA, SettingsError, check_settings, effective_pruner
 from tests.conftest import ROOT, WARNINGS_AS_ERRORS
-from tests.sweep_files import assert_records_agree
+from tests.sweep_files import assert_records_agree, sweep_dir_of
+from tests.test_cli import run_train
 
 TWO = ["minimize", "maximize"]
 SHA = {"_target_": "optuna.pruners.SuccessiveHalvingPruner", "reduction_factor": 2}
@@ -164,3 +165,38 @@ def test_an_app_returning_two_values_sweeps_to_a_front(
         row = next(r for r in rows if int(r["number"]) == member["number"])
         assert member["objectives"] == [float(row["objective_1"]), float(row["objective_2"])]
         assert member["rerun"].endswith(f"{row['job_dir']}/.hydra --config-name config")
+    # hpsweep report draws the front, and report.html shows it.
+    from hpsweep.report.cli import main
+
+    assert main(["report", str(sweep)]) == 0
+    assert (sweep / "pareto_front.png").stat().st_size > 10_000
+    assert 'alt="pareto_front"' in (sweep / "report.html").read_text()
+
+
+@pytest.mark.long
+def test_train_py_sweeps_val_loss_against_model_size(tmp_path: Path) -> None:
+    result = run_train(
+        "-m",
+        "hydra/sweeper=hyperband",
+        "optimizer.lr=tag(log,interval(1e-4,1e-1))",
+        "model.width=choice(8,32,128,512)",
+        "objective.metric=[val/loss,model/params]",
+        "hydra.sweeper.n_trials=16",
+        "trainer.epochs=9",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    sweep = sweep_dir_of(tmp_path)
+    rows = assert_records_agree(sweep)
+    assert len(rows) == 16
+    assert len([r for r in rows if r["pareto"] == "true"]) >= 2
+    assert any(r["status"] == "pruned" for r in rows)
+    for row in rows:  # the objectives are the run's own metrics
+        objectives = [float(row["objective_1"]), float(row["objective_2"])]
+        assert objectives == [float(row["val/loss"]), float(row["model/params"])]
+    with recorded_study(sweep) as study:
+        assert [d.name for d in study.directions] == ["MINIMIZE", "MINIMIZE"]
+    from hpsweep.report.cli import main
+
+    assert main(["report", str(sweep)]) == 0
+    assert [p.name for p in sweep.glob("*pareto*.png")] == ["pareto_front.png"]

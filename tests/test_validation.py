@@ -43,6 +43,13 @@ INVALID = [
     (["callbacks.tensorboard.mode=up"], "callbacks.tensorboard.mode='up': must be min or max"),
     (["callbacks.early_stopping.patience=0"], "callbacks.early_stopping.patience=0"),
     (["data=synthetic", "data.n_samples=2"], "2 samples leave 2 for training and 0 for valid"),
+    # several objectives
+    (["objective.metric=[val/loss,model/size]"], "objective.metric=['val/loss', 'model/size']"),
+    (["objective.metric=[val/loss,val/acc]", "objective.mode=[min]"], "lists 1 directions for 2"),
+    (
+        ["objective.metric=[val/loss,val/acc]", "objective.mode=[min,min]"],
+        "mode=min contradicts val/acc",
+    ),
 ]
 
 
@@ -118,6 +125,8 @@ def test_data_that_does_not_fit_the_model_or_the_metric(
         (["objective.metric=val/acc"], "max", "maximize"),
         (["objective.metric=test/acc", "callbacks=none"], "max", "maximize"),
         (["objective.metric=train/loss"], "min", "minimize"),
+        (["objective.metric=[val/loss,val/acc]"], ["min", "max"], ["minimize", "maximize"]),
+        (["objective.metric=[val/loss,model/params]"], ["min", "min"], ["minimize", "minimize"]),
     ],
 )
 def test_mode_defaults_to_the_metrics_direction(
@@ -126,9 +135,9 @@ def test_mode_defaults_to_the_metrics_direction(
     cfg = compose_train(*overrides, hydra=True)
     validate(cfg)
     assert cfg.objective.mode == mode
-    assert cfg.hydra.sweeper.direction == direction  # the presets' ${objective.mode}imize
-    for callback in (cfg.callbacks or {}).values():
-        assert callback.mode == mode
+    assert cfg.hydra.sweeper.direction == direction  # objective.direction, in the presets
+    for callback in (cfg.callbacks or {}).values():  # they watch the first objective
+        assert callback.mode == (mode if isinstance(mode, str) else mode[0])
 
 
 def test_a_callbacks_mode_follows_its_own_monitor(compose_train: ComposeTrain) -> None:

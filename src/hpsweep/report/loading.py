@@ -34,6 +34,7 @@ from hpsweep.sweep.results import (
     sweep_mode,
 )
 from hpsweep.sweep.spec import LOG_SPAN, SweepSpec, SweepSpecError
+from hpsweep.training.objective import objective_metrics
 from hpsweep.training.resolvers import register_resolvers
 
 # The stock hydra-optuna-sweeper: an interval is log-scaled only when tagged `log`.
@@ -84,6 +85,9 @@ class Sweep:
     log_scaled: frozenset[str] = frozenset()
     job_name: str = "train"  # the app's name: train.py
     rows: tuple[dict[str, str], ...] = ()  # results.csv as read, for results.ranked_rows
+    # Several objectives: hydra.sweeper.direction, one per objective_<i> column.
+    directions: tuple[str, ...] = ()
+    objective_names: tuple[str, ...] = ()  # train.py's objective.metric=[...]; else none
 
     def ranked(self) -> list[Trial]:
         """Finished trials, best first: the ranking of results.ranked_rows, which the
@@ -185,14 +189,27 @@ def load_sweep(path: Path) -> Sweep:
     register_resolvers()  # objective.mode is `${hpsweep_mode:...}` in the saved config
     assert isinstance(config, DictConfig)
     epochs = OmegaConf.select(config, "trainer.epochs", default=None)
+    metric = OmegaConf.select(config, "objective.metric", default="value")
     return Sweep(
         path=path,
         trials=trials,
         params=params,
         mode=sweep_mode(config),
-        metric=OmegaConf.select(config, "objective.metric", default="value"),
+        metric=objective_metrics(metric)[0],  # with several: the first, what `value` holds
+        objective_names=tuple(objective_metrics(metric)) if not isinstance(metric, str) else (),
         max_epochs=epochs if isinstance(epochs, int) and "trainer.epochs" not in params else None,
         log_scaled=log_scaled(config, params, trials),
         job_name=OmegaConf.select(config, "hydra.job.name", default="train"),
         rows=tuple(rows),
+        directions=tuple(sweep_directions(config)),
     )
+
+
+def sweep_directions(config: DictConfig) -> list[str]:
+    """hydra.sweeper.direction as a list, when the sweep had several objectives."""
+    direction = OmegaConf.select(
+        config, "hydra.sweeper.direction", default=None, throw_on_resolution_failure=False
+    )
+    if direction is None or isinstance(direction, str):
+        return []
+    return [str(d) for d in direction]

@@ -5,6 +5,7 @@
     parallel_coordinates.png  every trial across the parameters, coloured by its value
     importances.png           Optuna's fANOVA importances (two searched parameters or more)
     learning_curves.png       the objective per epoch of every trial, the top ones in colour
+    pareto_front.png          several objectives: the front among every trial (report.pareto)
 
 Every trial with a value appears in every plot, marked by its status: pruned trials at
 the last value they reported, diverged and failed ones (no value) as ticks along the
@@ -30,6 +31,7 @@ from optuna.distributions import BaseDistribution, CategoricalDistribution, Floa
 from hpsweep.report.loading import Sweep, Trial
 from hpsweep.report.numbers import readable
 from hpsweep.report.parallel import draw_parallel_coordinates
+from hpsweep.report.pareto import draw_pareto
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -285,6 +287,9 @@ def write_plots(sweep: Sweep) -> list[Path]:
         save(
             figure_of(plt, (9, min(height, 12)), lambda f: draw_timeline(timed, f)), "timeline.png"
         )
+
+    if sweep.several_objectives:
+        save(figure_of(plt, (7, 5), lambda f: draw_pareto(sweep, f)), "pareto_front.png")
 
     curves = {t.number: learning_curve(t, sweep.metric) for t in sweep.trials if t.has_value}
     if any(curves.values()):

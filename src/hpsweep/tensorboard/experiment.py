@@ -18,6 +18,7 @@ The columns:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from tensorboard.compat.proto import summary_pb2
@@ -44,9 +45,12 @@ def final_tag(metric: str) -> str:
     return FINAL + metric
 
 
-def metric_columns(objective: str) -> list[hp.Metric]:
-    """The table's metric columns, the objective's final value first."""
-    final = dict.fromkeys([objective, "val/loss", "val/acc"])
+def metric_columns(objective: str | Sequence[str]) -> list[hp.Metric]:
+    """The table's metric columns, the objective's final value first (every objective's,
+    with several: `objective.metric=[val/loss,model/params]`)."""
+    objectives = [objective] if isinstance(objective, str) else [str(o) for o in objective]
+    objective = objectives[0]  # best/<it>: what the callbacks watch
+    final = dict.fromkeys([*objectives, "val/loss", "val/acc"])
     columns = [
         hp.Metric(final_tag(m), display_name=m, description=f"{m} of the final model")
         for m in final
@@ -59,7 +63,9 @@ def metric_columns(objective: str) -> list[hp.Metric]:
     return columns
 
 
-def experiment_summary(domains: dict[str, hp.Domain], objective: str) -> summary_pb2.Summary:
+def experiment_summary(
+    domains: dict[str, hp.Domain], objective: str | Sequence[str]
+) -> summary_pb2.Summary:
     """The experiment: `status`, then the swept parameters' domains, and the metrics."""
     hparams = [hp.HParam(STATUS, hp.Discrete(STATUS_WORDS))]
     hparams += [hp.HParam(name, domain) for name, domain in domains.items()]

@@ -38,7 +38,7 @@ from hpsweep.tensorboard.hparams import HParamValue
 from hpsweep.training.callbacks import RunState, SweepPruning, TrainingCallback
 from hpsweep.training.data import Splits
 from hpsweep.training.epoch_interrupts import EpochInterrupts
-from hpsweep.training.objective import objective_value
+from hpsweep.training.objective import objective_metrics, objective_values
 from hpsweep.training.resume import SessionClock, StateKeeper
 from hpsweep.training.trusted_targets import TRUSTED_TARGETS
 from hpsweep.training.validation import validate
@@ -202,7 +202,9 @@ def build(cfg: DictConfig, extra_callbacks: Sequence[TrainingCallback] = ()) -> 
     # Pruning first and always (not a config option), then the configured ones, then
     # the caller's own.
     callbacks: list[TrainingCallback] = [
-        SweepPruning(OmegaConf.select(cfg, "objective.metric", default="val/loss"))
+        SweepPruning(
+            objective_metrics(OmegaConf.select(cfg, "objective.metric", default="val/loss"))
+        )
     ]
     callbacks += [
         instantiate(node, _execution_whitelist_=TRUSTED_TARGETS)
@@ -296,9 +298,19 @@ def train_and_validate(parts: Parts, run: RunState, batch_size: int, augment: fl
     if not math.isfinite(train_loss):
         log.warning("training loss is %s at epoch %d: the run diverged", train_loss, epoch)
         run.stop(RunStatus.DIVERGED)
-    epoch_metrics = {**last, "lr": lr, "time/epoch_seconds": time.perf_counter() - epoch_start}
+    epoch_metrics = {
+        **last,
+        "lr": lr,
+        "time/epoch_seconds": time.perf_counter() - epoch_start,
+        "model/params": parameter_count(parts.model),
+    }
     for callback in parts.callbacks:
         callback.on_epoch_end(run, epoch_metrics)
+
+
+def parameter_count(model: nn.Module) -> int:
+    """Trainable parameters: an objective, `objective.metric=[val/loss,model/params]`."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 def final_metrics(parts: Parts) -> dict[str, float]:
@@ -344,8 +356,13 @@ def train(
         run.saves_state = True
     outcome: TrialOutcome | None = None
     try:
+        fit_start, first_epoch = time.perf_counter(), run.epoch + 1
         last = fit(parts, run, cfg.trainer.batch_size, cfg.regularization.augment, keeper, clock)
         metrics = {"train/loss": last["train/loss"], **final_metrics(parts), **run.summary}
+        # The costs beside the losses: size, and this session's mean seconds an epoch.
+        metrics["model/params"] = float(parameter_count(parts.model))  # a float: a final/ scalar
+        epochs_now = max(run.epoch - first_epoch + 1, 1)
+        metrics["time/epoch_seconds"] = (time.perf_counter() - fit_start) / epochs_now
         outcome = run_outcome(cfg, run, metrics, clock.started, clock.seconds())
     except BaseException as error:  # KeyboardInterrupt too: the callbacks close their files
         # A signal's stop, or the process leaving mid-run (submitit's requeue exits):
@@ -386,10 +403,12 @@ def run_outcome(
 ) -> TrialOutcome:
     """The outcome of a run that trained to its end or a callback's stop."""
     status = run.stop_reason or RunStatus.COMPLETE
-    value = objective_value(cfg.objective, metrics) if status.has_value else None
+    values = objective_values(cfg.objective, metrics) if status.has_value else None
+    several = values is not None and len(values) > 1  # objective.metric=[...]
     return TrialOutcome(
         status=status,
-        value=value,
+        value=None if values is None else values[0],
+        values=tuple(values) if several and values is not None else None,
         epochs=run.epoch,
         seconds=seconds,
         reason="a loss became NaN or infinite" if status == RunStatus.DIVERGED else "",

@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from hpsweep.training.data_files import (
     DataError,
@@ -33,13 +33,16 @@ from hpsweep.training.data_files import (
     resolve_task,
     split_sizes,
 )
-from hpsweep.training.objective import metric_direction
+from hpsweep.training.objective import metric_direction, objective_metrics
 
 # Metrics that train() can report; val/acc and test/acc only on classification data,
 # test/* only with a test split.
 METRICS = ("train/loss", "val/loss", "val/acc", "test/loss", "test/acc")
+# Reported by every run, each epoch too: objectives beside a loss (size, speed).
+COST_METRICS = ("model/params", "time/epoch_seconds")
+METRICS += COST_METRICS
 # Those reported after every epoch, which the training callbacks can monitor.
-EPOCH_METRICS = ("train/loss", "val/loss", "val/acc")
+EPOCH_METRICS = ("train/loss", "val/loss", "val/acc", *COST_METRICS)
 # The keys of hpsweep.training.models.ACTIVATIONS, named here so that checking a
 # config does not import torch (a test keeps the two equal).
 ACTIVATION_NAMES = ("relu", "gelu", "silu", "tanh", "leaky_relu", "elu")
@@ -59,6 +62,14 @@ class Rule:
 def _has_key(node: DictConfig, key: str) -> bool:
     # `key in node` is False when the value is ??? (missing); keys() still lists it.
     return key in node.keys()  # noqa: SIM118
+
+
+def _each(value: Any, allowed: tuple[str, ...]) -> bool:
+    """One allowed word, or a non-empty list of them (several objectives)."""
+    if isinstance(value, str):
+        return value in allowed
+    items = list(value) if isinstance(value, ListConfig | list) else []
+    return bool(items) and all(item in allowed for item in items)
 
 
 def _number(value: Any) -> bool:
@@ -84,8 +95,8 @@ RULES: tuple[Rule, ...] = (
     Rule("trainer.epochs", _positive_int, "must be an integer > 0"),
     Rule("trainer.device", lambda v: v in ("auto", "cpu", "cuda"), "must be auto, cpu or cuda"),
     Rule("trainer.num_threads", lambda v: v is None or _positive_int(v), "must be null or > 0"),
-    Rule("objective.mode", lambda v: v in ("min", "max"), "must be min or max"),
-    Rule("objective.metric", lambda v: v in METRICS, f"must be one of {', '.join(METRICS)}"),
+    Rule("objective.mode", lambda v: _each(v, ("min", "max")), "must be min or max"),
+    Rule("objective.metric", lambda v: _each(v, METRICS), f"must be one of {', '.join(METRICS)}"),
     Rule("model.depth", lambda v: isinstance(v, int) and v >= 0, "must be an integer >= 0"),
     Rule("model.width", _positive_int, "must be an integer > 0"),
     Rule("model.kernel", lambda v: _positive_int(v) and v % 2 == 1, "must be an odd integer > 0"),
@@ -218,13 +229,16 @@ def check_metrics(cfg: DictConfig, facts: DataFacts | None) -> None:
     metric; every mode agrees with its metric's direction."""
     reported = reported_metrics(facts, cfg)
     objective = cfg.get("objective")
-    if objective is not None and "metric" in objective and objective.metric not in reported:
+    metrics = objective_metrics(objective.metric) if objective and "metric" in objective else []
+    for metric in metrics:
+        if metric in reported:
+            continue
         context = ""
         if facts is not None:
             notes = [facts.task] + ([] if "test/loss" in reported else ["no test split"])
             context = f" on {facts.source} ({', '.join(notes)})"
         raise ConfigError(
-            f"objective.metric={objective.metric} is not reported by this run{context}; "
+            f"objective.metric={metric} is not reported by this run{context}; "
             f"it reports: {', '.join(reported)}"
         )
     epoch_metrics = tuple(m for m in EPOCH_METRICS if m in reported)
@@ -240,14 +254,32 @@ def check_metrics(cfg: DictConfig, facts: DataFacts | None) -> None:
         if not isinstance(node, DictConfig) or metric_key not in node or "mode" not in node:
             continue
         metric, mode = node[metric_key], node.mode
-        if mode not in ("min", "max"):
+        if not _each(mode, ("min", "max")):
             raise ConfigError(f"invalid value {prefix}.mode={mode!r}: must be min or max")
+        if not isinstance(metric, str):  # several objectives: each mode against its metric
+            check_modes(prefix, objective_metrics(metric), objective_metrics(mode))
+            continue
         if mode != metric_direction(metric):
             better = "higher" if metric_direction(metric) == "max" else "lower"
             raise ConfigError(
                 f"{prefix}.mode={mode} contradicts {prefix}.{metric_key}={metric}, which is "
                 f"better {better}: leave {prefix}.mode out (it follows the metric) or set "
                 f"{prefix}.mode={metric_direction(metric)}"
+            )
+
+
+def check_modes(prefix: str, metrics: list[str], modes: list[str]) -> None:
+    """objective.mode=[...] beside objective.metric=[...]: as many, each its metric's."""
+    if len(modes) != len(metrics):
+        raise ConfigError(
+            f"{prefix}.mode lists {len(modes)} directions for {len(metrics)} metrics "
+            f"({', '.join(metrics)}): leave {prefix}.mode out (it follows the metrics)"
+        )
+    for metric, mode in zip(metrics, modes, strict=True):
+        if mode != metric_direction(metric):
+            raise ConfigError(
+                f"{prefix}.mode={mode} contradicts {metric}: leave {prefix}.mode out "
+                f"(it follows the metrics) or set {metric_direction(metric)} for it"
             )
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 
 from hpsweep.sweep.outcome import RunStatus
 from hpsweep.sweep.trial import SweepTrial
@@ -19,18 +20,19 @@ class SweepPruning(TrainingCallback):
     Outside an hpsweep sweep, or in a sweep without a pruner, it does nothing.
     """
 
-    def __init__(self, objective: str = "val/loss") -> None:
-        self.objective = objective
+    def __init__(self, objective: str | Sequence[str] = "val/loss") -> None:
+        # Several objectives (objective.metric=[...]): each epoch reports their list.
+        self.objectives = [objective] if isinstance(objective, str) else list(objective)
         self.trial: SweepTrial | None = None
 
     def on_fit_start(self, run: RunState) -> None:
         self.trial = SweepTrial.current()
 
     def on_epoch_end(self, run: RunState, metrics: dict[str, float]) -> None:
-        value = metrics.get(self.objective)
-        if self.trial is None or value is None or not math.isfinite(value):
+        values = [metrics.get(name) for name in self.objectives]
+        if self.trial is None or not all(v is not None and math.isfinite(v) for v in values):
             return  # a non-finite value ends the run as diverged, not pruned
-        self.trial.report(value, step=run.epoch)
+        self.trial.report(values if len(values) > 1 else values[0], step=run.epoch)
         # At the last epoch the budget is spent: a "prune" would stop nothing.
         if run.epoch < run.max_epochs and self.trial.should_prune():
             log.info("pruned at epoch %d by the sweep's pruner", run.epoch)
