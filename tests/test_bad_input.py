@@ -170,6 +170,18 @@ BAD_INPUT = [
         "hydra.sweeper.significance=1.5",
         message="significance=1.5: must be a number strictly between 0 and 1",
     ),
+    row(
+        "-m",
+        "objective.metric=[val/loss,model/params]",
+        "hydra.sweeper.direction=[minimize]",
+        message="objective.metric lists 2 objectives but hydra.sweeper.direction 1",
+    ),
+    row(
+        "-m",
+        "objective.metric=[val/loss,model/params]",
+        "hydra.sweeper.repeats=3",
+        message="hydra.sweeper.repeats=3 with several objectives",
+    ),
     # Hydra's basic sweeper (the grid preset) has no repeats at all: Hydra's own words.
     row(
         "-m",

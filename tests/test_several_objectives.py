@@ -200,3 +200,19 @@ def test_train_py_sweeps_val_loss_against_model_size(tmp_path: Path) -> None:
 
     assert main(["report", str(sweep)]) == 0
     assert [p.name for p in sweep.glob("*pareto*.png")] == ["pareto_front.png"]
+
+
+@pytest.mark.parametrize(
+    ("points", "front", "area"),
+    [
+        ([(1.0, 1.0)], [(1.0, 1.0)], 1.0 * 1.0),  # against the reference (2, 2)
+        ([(1.0, 1.0), (1.5, 1.5)], [(1.0, 1.0)], 1.0),  # dominated: no area of its own
+        ([(0.5, 1.5), (1.5, 0.5)], [(0.5, 1.5), (1.5, 0.5)], 1.5 * 0.5 + 0.5 * 1.0),
+        ([(3.0, 0.5)], [(3.0, 0.5)], 0.0),  # beyond the reference: nothing
+    ],
+)
+def test_the_pareto_benchs_front_and_hypervolume(points: list, front: list, area: float) -> None:
+    from bench.pareto import front_of, hypervolume
+
+    assert front_of(points) == front
+    assert hypervolume(front_of(points), (2.0, 2.0)) == pytest.approx(area)

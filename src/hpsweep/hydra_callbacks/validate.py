@@ -34,10 +34,12 @@ from hpsweep.sweep.settings import (
     SettingsError,
     base_seed,
     check_settings,
+    directions_of,
     is_hpsweep_sweeper,
     nothing_to_prune,
 )
 from hpsweep.sweep.spec import SweepSpec, SweepSpecError
+from hpsweep.training.objective import objective_metrics
 from hpsweep.training.validation import ConfigError, validate
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,14 @@ def validate_sweeper_settings(config: DictConfig) -> None:
         base_seed(config, sweeper.get("repeats", 1), sweeper.get("seed_key", "trainer.seed"))
     except SettingsError as error:
         raise ConfigError(str(error)) from error
+    metric = OmegaConf.select(config, "objective.metric", default=None)
+    directions = directions_of(sweeper.get("direction", "minimize"))
+    if metric is not None and len(objective_metrics(metric)) != len(directions):
+        raise ConfigError(
+            f"objective.metric lists {len(objective_metrics(metric))} objectives but "
+            f"hydra.sweeper.direction {len(directions)}: leave hydra.sweeper.direction out "
+            "(it follows objective.metric) or give one direction per objective"
+        )
 
 
 def pruning_warning(config: DictConfig) -> str | None:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from hpsweep.report.loading import Sweep, Trial
 from hpsweep.report.numbers import VALUE_DIGITS, readable
-from hpsweep.sweep.results import format_table
+from hpsweep.sweep.results import format_table, is_objective_column
 from hpsweep.sweep.saved_state import STATE_DIR
 
 
@@ -115,6 +115,21 @@ def human_bytes(size: int) -> str:
     return f"{value:.1f} {unit}"
 
 
+def front_text(sweep: Sweep) -> str:
+    """Several objectives: the Pareto front (results.csv's pareto=true), by the first."""
+    names = [c for c in sweep.rows[0] if is_objective_column(c)]
+    front = sorted(
+        (r for r in sweep.rows if r.get("pareto") == "true"), key=lambda r: float(r[names[0]])
+    )
+    if not front:
+        return "no finished trial on a front yet"
+    rows = [
+        {"number": r["number"], **{n: readable(float(r[n]), VALUE_DIGITS) for n in names}}
+        for r in front
+    ]
+    return f"the Pareto front ({len(front)} trials):\n" + format_table(rows, ["number", *names])
+
+
 def summary_text(sweep: Sweep, top: int = 10) -> str:
     lines = [
         f"sweep {sweep.path}: {len(sweep.trials)} trials ({counts_text(sweep.trials)})",
@@ -129,7 +144,9 @@ def summary_text(sweep: Sweep, top: int = 10) -> str:
             f"({full - ran} saved, {share:.0%}, by early stopping and pruning)"
         )
     ranked = sweep.ranked()
-    if ranked:
+    if sweep.several_objectives:
+        lines.append(front_text(sweep))
+    elif ranked:
         lines.append(f"top {min(top, len(ranked))} by {sweep.metric} ({sweep.mode}):")
         lines.append(ranked_table(sweep, top))
     else:
