@@ -33,6 +33,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from hpsweep.sweep.results import pareto_flags
+
 REPO = Path(__file__).resolve().parents[1]
 SPACE = [
     "optimizer.lr=tag(log,interval(1e-4,1e-1))",
@@ -62,8 +64,9 @@ def hypervolume(front: list[tuple[float, float]], reference: tuple[float, float]
 
 
 def front_of(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """The points no other point dominates (both minimized)."""
-    return [p for p in points if not any(q[0] <= p[0] and q[1] <= p[1] and q != p for q in points)]
+    """The points no other point dominates (both minimized): results.csv's own rule."""
+    flags = pareto_flags([list(p) for p in points], ["minimize", "minimize"])
+    return [p for p, on_front in zip(points, flags, strict=True) if on_front]
 
 
 def sweep(arm: str, seed: int, n_trials: int, epochs: int, work: Path) -> list[dict[str, str]]:

@@ -16,6 +16,15 @@ SRC = ROOT / "src"
 # room -> the rooms it must never import (what sits above it). sweep/ is the record
 # every other room reads; training/ and report/ read it; search/ (the sweeper's logic)
 # reads sweep/ and report/; the Hydra adapter and callbacks sit on top.
+OPTUNA_ONLY = (
+    "hpsweep.sweep",
+    "hpsweep.training",
+    "hpsweep.report",
+    "hpsweep.search",
+    "hpsweep.tensorboard",
+    "hpsweep.hydra_callbacks",
+    "hydra_plugins",
+)
 FORBIDDEN = {
     "hpsweep.sweep": (
         "hpsweep.training",
@@ -26,26 +35,9 @@ FORBIDDEN = {
     "hpsweep.tensorboard": ("hpsweep.training", "hpsweep.report", "hpsweep.search"),
     "hpsweep.training": ("hpsweep.report", "hpsweep.search"),
     "hpsweep.report": ("hpsweep.search",),
-    # Optuna samplers any Optuna user can take: nothing of hpsweep inside.
-    "hpsweep.samplers": (
-        "hpsweep.sweep",
-        "hpsweep.training",
-        "hpsweep.report",
-        "hpsweep.search",
-        "hpsweep.tensorboard",
-        "hpsweep.hydra_callbacks",
-        "hydra_plugins",
-    ),
-    # The same for Optuna pruners.
-    "hpsweep.pruners": (
-        "hpsweep.sweep",
-        "hpsweep.training",
-        "hpsweep.report",
-        "hpsweep.search",
-        "hpsweep.tensorboard",
-        "hpsweep.hydra_callbacks",
-        "hydra_plugins",
-    ),
+    # Optuna samplers and pruners any Optuna user can take: nothing of hpsweep inside.
+    "hpsweep.samplers": OPTUNA_ONLY,
+    "hpsweep.pruners": OPTUNA_ONLY,
     "hpsweep.search": (
         "hpsweep.training",
         "hpsweep.hydra_callbacks",

@@ -23,16 +23,10 @@ from pathlib import Path
 
 import yaml
 
-from hpsweep.report.loading import load_sweep
+from hpsweep.report.loading import Sweep, load_sweep
 from hpsweep.report.numbers import VALUE_DIGITS, readable
 from hpsweep.report.summary import summary_text
-from hpsweep.sweep.results import (
-    BEST_FILE,
-    RESULTS_FILE,
-    format_table,
-    is_objective_column,
-    objective_columns,
-)
+from hpsweep.sweep.results import BEST_FILE, PARETO_COLUMN, RESULTS_FILE, is_objective_column
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +35,15 @@ REPORT_LOG = "report.log"  # what the background report printed: its summary, or
 
 
 def write_best_and_summary(sweep_dir: Path, script: str) -> Path | None:
-    """best.yaml (the full composed config of the best finished trial) and the summary
-    in the log; `script` is the app's file name for the re-run command. Returns
-    best.yaml's path; None when no trial finished (or the sweep wrote no results)."""
+    """best.yaml (the full composed config of the best finished trial; with several
+    objectives, the front: write_front) and the summary in the log; `script` is the
+    app's file name for the re-run command. Returns best.yaml's path; None when no
+    trial finished (or the sweep wrote no results)."""
     if not (sweep_dir / RESULTS_FILE).exists():
         return None
     sweep = load_sweep(sweep_dir)
+    if sweep.several_objectives:
+        return write_front(sweep, script)
     ranked = sweep.ranked()
     if not ranked:
         log.warning("no completed trials in %s: no best.yaml", sweep_dir / RESULTS_FILE)
@@ -71,14 +68,16 @@ def write_best_and_summary(sweep_dir: Path, script: str) -> Path | None:
     return best_yaml
 
 
-def write_front(sweep_dir: Path, front: list[dict[str, str]], script: str) -> Path | None:
+def write_front(sweep: Sweep, script: str) -> Path | None:
     """Several objectives: best.yaml lists the Pareto front (results.csv's rows with
     pareto=true): each member's trial number, objectives, job folder and the command
-    that trains it again; the log shows the same. None when no trial finished."""
+    that trains it again; the summary in the log shows the front. None when no trial
+    finished."""
+    front = [row for row in sweep.rows if row.get(PARETO_COLUMN) == "true"]
     if not front:
-        log.warning("no completed trials in %s: no best.yaml", sweep_dir / RESULTS_FILE)
+        log.warning("no completed trials in %s: no best.yaml", sweep.path / RESULTS_FILE)
         return None
-    names = objective_columns(sum(is_objective_column(c) for c in front[0]))
+    names = [c for c in front[0] if is_objective_column(c)]
     members = [
         {
             "number": int(row["number"]),
@@ -88,16 +87,13 @@ def write_front(sweep_dir: Path, front: list[dict[str, str]], script: str) -> Pa
         }
         for row in sorted(front, key=lambda r: float(r[names[0]]))
     ]
-    best_yaml = sweep_dir / BEST_FILE
+    best_yaml = sweep.path / BEST_FILE
     best_yaml.write_text(yaml.safe_dump({"front": members}, sort_keys=False))
-    table = [
-        {"number": m["number"], **dict(zip(names, m["objectives"], strict=True))} for m in members
-    ]
+    log.info("%s", summary_text(sweep, top=TOP))
     log.info(
-        "the Pareto front: %d trials (all in %s, with the command that re-runs each):\n%s",
+        "the Pareto front: %d trials in %s, with the command that re-runs each",
         len(members),
         best_yaml,
-        format_table(table, ["number", *names]),
     )
     return best_yaml
 

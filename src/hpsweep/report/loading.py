@@ -33,8 +33,9 @@ from hpsweep.sweep.results import (
     read_results,
     sweep_mode,
 )
+from hpsweep.sweep.settings import directions_of
 from hpsweep.sweep.spec import LOG_SPAN, SweepSpec, SweepSpecError
-from hpsweep.training.objective import objective_metrics
+from hpsweep.training.objective import first_metric, objective_metrics
 from hpsweep.training.resolvers import register_resolvers
 
 # The stock hydra-optuna-sweeper: an interval is log-scaled only when tagged `log`.
@@ -195,7 +196,7 @@ def load_sweep(path: Path) -> Sweep:
         trials=trials,
         params=params,
         mode=sweep_mode(config),
-        metric=objective_metrics(metric)[0],  # with several: the first, what `value` holds
+        metric=first_metric(metric),  # with several: the first, what `value` holds
         objective_names=tuple(objective_metrics(metric)) if not isinstance(metric, str) else (),
         max_epochs=epochs if isinstance(epochs, int) and "trainer.epochs" not in params else None,
         log_scaled=log_scaled(config, params, trials),
@@ -210,6 +211,4 @@ def sweep_directions(config: DictConfig) -> list[str]:
     direction = OmegaConf.select(
         config, "hydra.sweeper.direction", default=None, throw_on_resolution_failure=False
     )
-    if direction is None or isinstance(direction, str):
-        return []
-    return [str(d) for d in direction]
+    return [] if direction is None or isinstance(direction, str) else directions_of(direction)

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -59,6 +59,17 @@ def _critical_value(significance: float, dof: int) -> float:
     from scipy.stats import t
 
     return float(t.ppf(1.0 - significance, dof))
+
+
+def _pooled(samples: Iterable[list[float]]) -> tuple[float, int] | None:
+    """(the sd pooled over the samples of 2 values or more, weighted by their dof, the
+    dof); None when none has 2."""
+    squares, dof = 0.0, 0
+    for sample in samples:
+        if len(sample) >= 2:
+            squares += statistics.variance(sample) * (len(sample) - 1)
+            dof += len(sample) - 1
+    return (math.sqrt(squares / dof), dof) if dof else None
 
 
 @dataclass
@@ -94,25 +105,17 @@ class Race:
 
     def pooled_sd(self) -> tuple[float, int] | None:
         """(the seed-to-seed sd pooled over configurations with >= 2 seeds, its dof)."""
-        squares, dof = 0.0, 0
-        for values in self.values.values():
-            if len(values) >= 2:
-                squares += statistics.variance(values) * (len(values) - 1)
-                dof += len(values) - 1
-        return (math.sqrt(squares / dof), dof) if dof else None
+        return _pooled(self.values.values())
 
     def difference_sd(self, incumbent: int) -> tuple[float, int] | None:
         """(the sd of a seed's difference from the incumbent, pooled over configurations
         sharing >= 2 seeds with it, its dof)."""
         reference = self.values[incumbent]
-        squares, dof = 0.0, 0
-        for configuration, values in self.values.items():
-            shared = min(len(values), len(reference))
-            if configuration != incumbent and shared >= 2:
-                differences = [values[s] - reference[s] for s in range(shared)]
-                squares += statistics.variance(differences) * (shared - 1)
-                dof += shared - 1
-        return (math.sqrt(squares / dof), dof) if dof else None
+        return _pooled(
+            [v - r for v, r in zip(values, reference, strict=False)]  # their shared seeds
+            for configuration, values in self.values.items()
+            if configuration != incumbent
+        )
 
     def excluded(self, configuration: int) -> bool:
         """Whether the test rules `configuration` out against the incumbent (see the

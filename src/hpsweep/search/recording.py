@@ -153,15 +153,10 @@ class SweepRecorder:
     def finish(self, report: bool) -> None:
         """best.yaml, the summary, and (unless hydra.sweeper.report=false) the report,
         drawn by a detached process so that the sweep returns at once."""
-        from hpsweep.report.end_of_sweep import start_report, write_best_and_summary, write_front
+        from hpsweep.report.end_of_sweep import start_report, write_best_and_summary
 
-        if len(self.directions) > 1:
-            front = mark_pareto(self.path, self.directions)
-            write_front(self.sweep_dir, front, Path(self.config.hydra.job.name + ".py").name)
-            if report:
-                start_report(self.sweep_dir)
-            return
-
+        if len(self.directions) > 1:  # the front: known only once every trial is in
+            mark_pareto(self.path, self.directions)
         write_best_and_summary(self.sweep_dir, Path(self.config.hydra.job.name + ".py").name)
         if report:
             start_report(self.sweep_dir)

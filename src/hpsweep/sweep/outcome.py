@@ -119,7 +119,7 @@ class TrialOutcome:
         }
         if objectives > 1:
             return cls._of_values(value, objectives, pruned_at, common)
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if not _is_number(value):
             reason = (
                 f"the task function returned {value!r}; a sweep needs it to return the "
                 "objective as a number"

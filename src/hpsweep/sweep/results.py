@@ -25,7 +25,8 @@ import fcntl
 import io
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -128,18 +129,25 @@ def parameter_columns(header: list[str]) -> list[str]:
 def append_row(path: Path, row: dict[str, Any], metrics: Iterable[str] = ()) -> None:
     """Append one row under an exclusive lock; the header was written at sweep start.
     `metrics` names the row's metric columns: one the header lacks is added first."""
-    lock_path = path.with_name(f".{path.name}.lock")
-    with lock_path.open("a") as lock:
+    with _rows_locked(path):
+        columns = _header_of(path)
+        new = [m for m in dict.fromkeys(metrics) if m not in columns]
+        if new:
+            columns = _add_columns(path, new)
+        buffer = io.StringIO()
+        csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore").writerow(row)
+        with path.open("a", newline="") as file:
+            file.write(buffer.getvalue())
+
+
+@contextmanager
+def _rows_locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on results.csv's rows, on a lock file beside it (launcher
+    workers in other processes append too, and a rewrite replaces the file)."""
+    with path.with_name(f".{path.name}.lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            columns = _header_of(path)
-            new = [m for m in dict.fromkeys(metrics) if m not in columns]
-            if new:
-                columns = _add_columns(path, new)
-            buffer = io.StringIO()
-            csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore").writerow(row)
-            with path.open("a", newline="") as file:
-                file.write(buffer.getvalue())
+            yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
@@ -186,25 +194,18 @@ def mark_pareto(path: Path, directions: list[str]) -> list[dict[str, str]]:
     """Fill results.csv's `pareto` column (true: on the front of the finished trials,
     false: a finished trial off it; empty otherwise), atomically, under the rows' lock.
     Returns the front's rows."""
-    lock_path = path.with_name(f".{path.name}.lock")
-    with lock_path.open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            columns, rows = read_results(path)
-            names = objective_columns(len(directions))
-            finished = [
-                r
-                for r in rows
-                if r["status"] in FINISHED_WORDS and all(_finite(r[n]) for n in names)
-            ]
-            flags = pareto_flags([[float(r[n]) for n in names] for r in finished], directions)
-            for row in rows:
-                row[PARETO_COLUMN] = ""
-            for row, on_front in zip(finished, flags, strict=True):
-                row[PARETO_COLUMN] = "true" if on_front else "false"
-            _write_rows(path, columns, rows)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with _rows_locked(path):
+        columns, rows = read_results(path)
+        names = objective_columns(len(directions))
+        finished = [
+            r for r in rows if r["status"] in FINISHED_WORDS and all(_finite(r[n]) for n in names)
+        ]
+        flags = pareto_flags([[float(r[n]) for n in names] for r in finished], directions)
+        for row in rows:
+            row[PARETO_COLUMN] = ""
+        for row, on_front in zip(finished, flags, strict=True):
+            row[PARETO_COLUMN] = "true" if on_front else "false"
+        _write_rows(path, columns, rows)
     return [row for row, on_front in zip(finished, flags, strict=True) if on_front]
 
 
