@@ -44,7 +44,7 @@ PRESETS = sorted(p.stem for p in (PRESETS_DIR / "hydra" / "sweeper").glob("*.yam
 
 
 def test_every_preset_ships_in_the_package() -> None:
-    assert PRESETS == ["auto", "grid", "hyperband", "random", "sha", "tpe"]
+    assert PRESETS == ["auto", "grid", "hyperband", "pbt", "random", "sha", "tpe"]
     assert not (ROOT / "conf" / "hydra" / "sweeper").exists()  # no second copy
 
 

@@ -37,6 +37,7 @@ from hpsweep.sweep.settings import (
     directions_of,
     is_hpsweep_sweeper,
     nothing_to_prune,
+    pbt_space_problem,
 )
 from hpsweep.sweep.spec import SweepSpec, SweepSpecError
 from hpsweep.training.objective import objective_metrics
@@ -91,6 +92,10 @@ def validate_sweep(config: DictConfig, compose: Compose) -> None:
         spec = SweepSpec.of(config)
     except SweepSpecError as error:
         raise ConfigError(str(error)) from error
+    if OmegaConf.select(config, "hydra.sweeper.pbt", default=None) is not None:
+        problem = pbt_space_problem(len(spec.parameters), len(spec.conditional))
+        if problem is not None:
+            raise ConfigError(problem)
     if config.hydra.sweeper._target_ == BASIC_SWEEPER:
         for parameter in spec.parameters:
             if parameter.override.is_interval_sweep():

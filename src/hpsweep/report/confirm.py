@@ -164,6 +164,12 @@ def confirm(
     jobs: int = 1,
 ) -> list[Confirmed]:
     """Re-train the sweep's `top` configurations on `seeds` fresh seeds each."""
+    if sweep.pbt:  # a segment's config alone trains from epoch 1 with its last values
+        raise ConfirmError(
+            f"{sweep.path} is a PBT sweep: its winner is a schedule; replay it on fresh "
+            f"seeds with python train.py --config-path {sweep.path} --config-name best "
+            "trainer.seed=<seed>"
+        )
     ranked = sweep.ranked()[:top]
     if not ranked:
         raise ConfirmError(f"{sweep.path} has no finished trial to confirm")

@@ -34,11 +34,12 @@ TOP = 5
 REPORT_LOG = "report.log"  # what the background report printed: its summary, or its error
 
 
-def write_best_and_summary(sweep_dir: Path, script: str) -> Path | None:
+def write_best_and_summary(sweep_dir: Path, script: str, best_yaml: bool = True) -> Path | None:
     """best.yaml (the full composed config of the best finished trial; with several
     objectives, the front: write_front) and the summary in the log; `script` is the
     app's file name for the re-run command. Returns best.yaml's path; None when no
-    trial finished (or the sweep wrote no results)."""
+    trial finished (or the sweep wrote no results). `best_yaml=False`: the summary
+    only (a PBT sweep writes its own: hpsweep.search.population_schedule)."""
     if not (sweep_dir / RESULTS_FILE).exists():
         return None
     sweep = load_sweep(sweep_dir)
@@ -51,6 +52,8 @@ def write_best_and_summary(sweep_dir: Path, script: str) -> Path | None:
     best = ranked[0]
     assert best.job_dir is not None
     log.info("%s", summary_text(sweep, top=TOP))
+    if not best_yaml:
+        return None
     saved = best.job_dir / ".hydra" / "config.yaml"
     if not saved.is_file():  # Hydra saves none with hydra.output_subdir=null
         log.warning("no best.yaml: trial %s's job folder holds no %s", best.number, saved.name)

@@ -27,6 +27,7 @@ from hpsweep.sweep.outcome import RunStatus
 from hpsweep.sweep.results import (
     FINISHED_WORDS,
     PARETO_COLUMN,
+    PBT_COLUMNS,
     RESULTS_FILE,
     parameter_columns,
     ranked_rows,
@@ -92,9 +93,19 @@ class Sweep:
 
     def ranked(self) -> list[Trial]:
         """Finished trials, best first: the ranking of results.ranked_rows, which the
-        end-of-sweep summary and best.yaml use too."""
+        end-of-sweep summary and best.yaml use too. A PBT sweep ranks its members at
+        their last epoch: a segment that ended earlier is a step on the way."""
         by_number = {t.number: t for t in self.trials}
-        return [by_number[int(row["number"])] for row in ranked_rows(list(self.rows), self.mode)]
+        rows = list(self.rows)
+        if self.pbt:
+            last = max(int(row["to_epoch"]) for row in rows)
+            rows = [row for row in rows if int(row["to_epoch"]) == last]
+        return [by_number[int(row["number"])] for row in ranked_rows(rows, self.mode)]
+
+    @property
+    def pbt(self) -> bool:
+        """Whether results.csv is a PBT sweep's: one row per segment of a member."""
+        return bool(self.rows) and PBT_COLUMNS[0] in self.rows[0]
 
     @property
     def several_objectives(self) -> bool:

@@ -137,13 +137,18 @@ def quiet(logger_name: str, level: int = logging.WARNING) -> Iterator[None]:
 
 def learning_curve(trial: Trial, tag: str) -> list[tuple[int, float]]:
     """(epoch, value) of one trial's TensorBoard scalar; empty without its log."""
-    if trial.job_dir is None or not any(trial.job_dir.glob("events.out.tfevents.*")):
+    return [] if trial.job_dir is None else tensorboard_curve(trial.job_dir, tag)
+
+
+def tensorboard_curve(run: Path, tag: str) -> list[tuple[int, float]]:
+    """(step, value) of a TensorBoard run's scalar; empty without its log."""
+    if not any(run.glob("events.out.tfevents.*")):
         return []
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     from tensorboard.util import tensor_util
 
     with quiet("tensorboard"):
-        events = EventAccumulator(str(trial.job_dir), size_guidance={"tensors": 0})
+        events = EventAccumulator(str(run), size_guidance={"tensors": 0})
         events.Reload()
     if tag not in events.Tags().get("tensors", []):
         return []
@@ -290,6 +295,10 @@ def write_plots(sweep: Sweep) -> list[Path]:
 
     if sweep.several_objectives:
         save(figure_of(plt, (7, 5), lambda f: draw_pareto(sweep, f)), "pareto_front.png")
+    if sweep.pbt:
+        from hpsweep.report.population import draw_population  # it draws with this room's
+
+        save(figure_of(plt, (12, 4.5), lambda f: draw_population(sweep, f)), "population.png")
 
     curves = {t.number: learning_curve(t, sweep.metric) for t in sweep.trials if t.has_value}
     if any(curves.values()):

@@ -34,6 +34,8 @@ def epochs_saved(sweep: Sweep) -> tuple[int, int] | None:
     if sweep.max_epochs is None:
         return None
     ran = sum(t.epochs * t.jobs for t in sweep.trials)
+    if sweep.pbt:  # a row is a segment: every member to the end is the whole budget
+        return ran, sweep.max_epochs * len({row["member"] for row in sweep.rows})
     return ran, sweep.max_epochs * sum(t.jobs for t in sweep.trials)
 
 

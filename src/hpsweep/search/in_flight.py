@@ -33,7 +33,7 @@ import dataclasses
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import optuna
 from hydra.core.utils import JobReturn, JobStatus
@@ -106,18 +106,7 @@ class InFlight:
 
     def run(self) -> None:
         """Run until every trial is recorded; a signal is re-raised once recorded."""
-        with self.interrupts.installed():
-            try:
-                while True:
-                    self.fill_free_slots()
-                    if not self.dispatcher.busy:
-                        return
-                    with self.interrupts.allowed():
-                        ended = self.dispatcher.wait_any()
-                    self.end(ended)
-            except KeyboardInterrupt as interrupt:
-                self.stop(interrupt)
-                raise
+        drive(self)
 
     def fill_free_slots(self) -> None:
         for slot in self.dispatcher.free_slots():
@@ -246,6 +235,37 @@ class InFlight:
         for configuration in sorted(self.running.values(), key=lambda c: c.first_job):
             if self.record_cut(configuration, interrupt):
                 self.cut.append(configuration.trial.number)
+
+
+class SweepLoop(Protocol):
+    """What `drive` runs: InFlight, and PBT's PopulationLoop."""
+
+    dispatcher: Dispatcher
+    interrupts: DeferredInterrupts
+
+    def fill_free_slots(self) -> None: ...
+
+    def end(self, ended: list[tuple[Job, Any]]) -> None: ...
+
+    def stop(self, interrupt: KeyboardInterrupt) -> None: ...
+
+
+def drive(loop: SweepLoop) -> None:
+    """Fill free slots, wait for the first job to end, hand it to `end`; until nothing
+    is left to start and nothing runs. Signals are raised only while it waits
+    (DeferredInterrupts); then `stop` records what the signal left, and it re-raises."""
+    with loop.interrupts.installed():
+        try:
+            while True:
+                loop.fill_free_slots()
+                if not loop.dispatcher.busy:
+                    return
+                with loop.interrupts.allowed():
+                    ended = loop.dispatcher.wait_any()
+                loop.end(ended)
+        except KeyboardInterrupt as interrupt:
+            loop.stop(interrupt)
+            raise
 
 
 def trial_overrides(params: dict[str, Any]) -> list[str]:

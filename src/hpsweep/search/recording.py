@@ -74,6 +74,7 @@ class SweepRecorder:
         study: optuna.Study,
         repeats: RepeatPlan,
         race: Race | None = None,
+        pbt: bool = False,
     ) -> None:
         self.config = config
         self.study = study
@@ -88,6 +89,7 @@ class SweepRecorder:
             SweepSpec.of(config).keys,
             repeats=repeats.seeded,
             objectives=len(self.directions),
+            pbt=pbt,
         )
 
     def record_ended(self, configuration: Configuration) -> TrialOutcome:
@@ -128,9 +130,11 @@ class SweepRecorder:
         outcome: TrialOutcome,
         job_dir: Path | None,
         repeat_columns: dict[str, Any] | None = None,
+        columns: dict[str, Any] | None = None,
     ) -> bool:
         """Tell the study the configuration's outcome and append its row, from the same
-        object; `job_dir` is its first job's folder. True if it failed."""
+        object; `job_dir` is its first job's folder; `columns`, more of the row's own
+        (a PBT segment's). True if it failed."""
         trial = configuration.trial
         if repeat_columns is not None:
             trial.set_user_attr(REPEATS_ATTR, repeat_columns)
@@ -140,7 +144,8 @@ class SweepRecorder:
         value, state = tell_arguments(outcome)
         self.study.tell(trial, value, state=state)
         row = outcome_row(configuration.first_job, job_dir, configuration.overrides, outcome)
-        append_row(self.path, {**row, **(repeat_columns or {})}, metrics=outcome.metrics)
+        row.update({**(repeat_columns or {}), **(columns or {})})
+        append_row(self.path, row, metrics=outcome.metrics)
         return outcome.status == RunStatus.FAILED
 
     def noise_sd(self) -> float | None:
@@ -150,13 +155,15 @@ class SweepRecorder:
         """A job's folder, as the job registered it when it started (None: never started)."""
         return registered_job_dir(self.sweep_dir, number)
 
-    def finish(self, report: bool) -> None:
-        """best.yaml, the summary, and (unless hydra.sweeper.report=false) the report,
-        drawn by a detached process so that the sweep returns at once."""
+    def finish(self, report: bool, best_yaml: bool = True) -> None:
+        """best.yaml (unless `best_yaml` is False: a PBT sweep writes its own), the
+        summary, and (unless hydra.sweeper.report=false) the report, drawn by a
+        detached process so that the sweep returns at once."""
         from hpsweep.report.end_of_sweep import start_report, write_best_and_summary
 
         if len(self.directions) > 1:  # the front: known only once every trial is in
             mark_pareto(self.path, self.directions)
-        write_best_and_summary(self.sweep_dir, Path(self.config.hydra.job.name + ".py").name)
+        script = Path(self.config.hydra.job.name + ".py").name
+        write_best_and_summary(self.sweep_dir, script, best_yaml)
         if report:
             start_report(self.sweep_dir)

@@ -85,16 +85,28 @@ def register_job(
     trial_number: int,
     slot: int | None = None,
     repeat: int | None = None,
+    segment: dict[str, Any] | None = None,
 ) -> None:
     """Which trial a job runs, in which of the sweeper's slots (one per job in flight:
     with `trainer.device=auto` and k GPUs, slot s trains on GPU s mod k), and, with
-    repeats (hydra.sweeper.repeats > 1), as its configuration's `repeat`-th seed."""
+    repeats (hydra.sweeper.repeats > 1), as its configuration's `repeat`-th seed. A
+    PBT segment's job (hydra/sweeper=pbt) also gets its `segment`: the epoch it stops
+    at, the saved state it starts from, its member's TensorBoard folder
+    (hpsweep.sweep.trial.SweepTrial)."""
     entry: dict[str, Any] = {"trial": trial_number}
     if slot is not None:
         entry["slot"] = slot
     if repeat is not None:
         entry["repeat"] = repeat
+    if segment is not None:
+        entry["segment"] = segment
     _write_job(sweep_dir, job_number, entry)
+
+
+def registered_segment(sweep_dir: Path, job_number: int) -> dict[str, Any] | None:
+    """A PBT segment's job: what register_job recorded of its segment; else None."""
+    path = sweep_dir / JOBS_DIR / f"{job_number}.json"
+    return json.loads(path.read_text()).get("segment") if path.is_file() else None
 
 
 def registered_slot(sweep_dir: Path, job_number: int) -> int | None:

@@ -42,13 +42,24 @@ LEADING_COLUMNS += ("job_dir",)
 TRAILING_COLUMNS = ("reason",)
 # After `value` in a sweep with repeats > 1.
 REPEAT_COLUMNS = ("value_sd", "repeats", "values")
+# After `value` in a PBT sweep (hydra/sweeper=pbt), where a row is one segment of a
+# member: which member, which of its segments, its epochs, and the member whose state
+# it started from (empty: it continued its own).
+PBT_COLUMNS = ("member", "segment", "from_epoch", "to_epoch", "exploited_from")
 # After `value` with several objectives: objective_1 .. objective_k (`value` is the
 # first), then `pareto`: true for the trials of the front, written when the sweep ends.
 OBJECTIVE_PREFIX = "objective_"
 PARETO_COLUMN = "pareto"
 # Names an extra metric cannot take: they are the row's own columns.
 RESERVED_COLUMNS = frozenset(
-    {*LEADING_COLUMNS, *REPEAT_COLUMNS, *TRAILING_COLUMNS, "pruned_at", PARETO_COLUMN}
+    {
+        *LEADING_COLUMNS,
+        *REPEAT_COLUMNS,
+        *PBT_COLUMNS,
+        *TRAILING_COLUMNS,
+        "pruned_at",
+        PARETO_COLUMN,
+    }
 )
 FINISHED_WORDS = tuple(str(status) for status in FINISHED)
 
@@ -62,8 +73,11 @@ def is_objective_column(column: str) -> bool:
     return column.startswith(OBJECTIVE_PREFIX) and column[len(OBJECTIVE_PREFIX) :].isdigit()
 
 
-def header(parameters: list[str], repeats: bool = False, objectives: int = 1) -> list[str]:
-    after_value = [*(REPEAT_COLUMNS if repeats else ()), *objective_columns(objectives)]
+def header(
+    parameters: list[str], repeats: bool = False, objectives: int = 1, pbt: bool = False
+) -> list[str]:
+    after_value = [*(REPEAT_COLUMNS if repeats else ()), *(PBT_COLUMNS if pbt else ())]
+    after_value += objective_columns(objectives)
     after_value += [PARETO_COLUMN] if objectives > 1 else []
     at = LEADING_COLUMNS.index("value") + 1
     leading = [*LEADING_COLUMNS[:at], *after_value, *LEADING_COLUMNS[at:]]
@@ -71,14 +85,18 @@ def header(parameters: list[str], repeats: bool = False, objectives: int = 1) ->
 
 
 def start_results(
-    path: Path, parameters: list[str], repeats: bool = False, objectives: int = 1
+    path: Path,
+    parameters: list[str],
+    repeats: bool = False,
+    objectives: int = 1,
+    pbt: bool = False,
 ) -> None:
     """Write the header of a new results.csv; a resumed sweep keeps its file and rows."""
     if path.exists():
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as file:
-        csv.writer(file).writerow(header(parameters, repeats, objectives))
+        csv.writer(file).writerow(header(parameters, repeats, objectives, pbt))
 
 
 def outcome_row(
@@ -122,7 +140,7 @@ def parameter_columns(header: list[str]) -> list[str]:
     """The searched keys of a results.csv header: between the leading columns and
     reason (the metric columns come after reason)."""
     end = header.index("reason") if "reason" in header else len(header)
-    own = {*LEADING_COLUMNS, *REPEAT_COLUMNS, PARETO_COLUMN}
+    own = {*LEADING_COLUMNS, *REPEAT_COLUMNS, *PBT_COLUMNS, PARETO_COLUMN}
     return [c for c in header[:end] if c not in own and not is_objective_column(c)]
 
 

@@ -87,9 +87,10 @@ class StateFile:
             tmp.unlink(missing_ok=True)
             raise
 
-    def load(self) -> SavedState | None:
+    def load(self, any_key: bool = False) -> SavedState | None:
         """The last saved state, or None: none saved, or one that cannot be used (a
-        warning line says which file and why)."""
+        warning line says which file and why). `any_key`: whatever configuration wrote
+        it (a PBT segment continues another configuration's state on purpose)."""
         import torch
 
         if not self.path.is_file():
@@ -100,7 +101,7 @@ class StateFile:
             return self.unusable(f"it cannot be read ({error_text(error)})")
         if not isinstance(record, dict) or record.get("format") != FORMAT:
             return self.unusable("it is not an hpsweep state")
-        if record.get("key") != self.key:
+        if not any_key and record.get("key") != self.key:
             return self.unusable("it was written by another configuration")
         return SavedState(step=int(record["step"]), state=record["state"])
 

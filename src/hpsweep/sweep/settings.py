@@ -80,6 +80,18 @@ SETTING_RULES: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
     ("max_repeats", _integer_at_least(1), "must be an integer >= 1"),
     ("significance", _level, "must be a number strictly between 0 and 1"),
 )
+PBT_RULES: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
+    ("population", _integer_at_least(2), "must be an integer >= 2"),
+    ("interval", _integer_at_least(1), "must be an integer >= 1"),
+    ("quantile", lambda v: _rate(v) and 0 < v <= 0.5, "must be a number in (0, 0.5]"),
+    ("resample_probability", _rate, "must be a number in [0, 1]"),
+    (
+        "epochs",
+        _integer_at_least(1),
+        "must be the epochs each member trains in all (train.py's trainer.epochs sets it; "
+        "another app sets hydra.sweeper.pbt.epochs)",
+    ),
+)
 PRUNER_RULES: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
     ("min_resource", lambda v: v == "auto" or _integer_at_least(1)(v), "must be auto or >= 1"),
     ("reduction_factor", _integer_at_least(2), "must be an integer >= 2"),
@@ -110,6 +122,8 @@ def check_settings(settings: Mapping[str, Any]) -> None:
             "racing (repeats=adaptive) counts a configuration once one seed has finished"
         )
     pruner = settings.get("pruner") or {}
+    if settings.get("pbt") is not None:
+        check_pbt(settings, settings["pbt"], pruner)
     if _directions(settings.get("direction", "minimize")):
         check_several_objectives(settings, pruner)
     if pruner.get("_target_") in RUNG_PRUNERS:
@@ -118,6 +132,47 @@ def check_settings(settings: Mapping[str, Any]) -> None:
                 raise SettingsError(
                     f"invalid value hydra.sweeper.pruner.{key}={pruner[key]}: {requirement}"
                 )
+
+
+def check_pbt(
+    settings: Mapping[str, Any], pbt: Mapping[str, Any], pruner: Mapping[str, Any]
+) -> None:
+    """hydra/sweeper=pbt: its own keys, segments shorter than the run, and nothing it
+    does not combine with (several objectives, repeats, a pruner)."""
+    for key, is_valid, requirement in PBT_RULES:
+        if not is_valid(pbt.get(key)):
+            raise SettingsError(
+                f"invalid value hydra.sweeper.pbt.{key}={pbt.get(key)}: {requirement}"
+            )
+    if pbt["interval"] >= pbt["epochs"]:
+        raise SettingsError(
+            f"invalid value hydra.sweeper.pbt.interval={pbt['interval']}: must be less than "
+            f"the epochs each member trains ({pbt['epochs']}), or nothing is ever decided"
+        )
+    if len(directions_of(settings.get("direction", "minimize"))) > 1:
+        raise SettingsError("hydra/sweeper=pbt ranks members by one objective: give one direction")
+    if settings.get("repeats", 1) != 1:
+        raise SettingsError(
+            f"hydra.sweeper.repeats={settings['repeats']} with hydra/sweeper=pbt: not "
+            "supported; each member is one run"
+        )
+    if pruner.get("_target_", NO_PRUNER) != NO_PRUNER:
+        raise SettingsError(
+            "hydra/sweeper=pbt takes no pruner: its members stop only at their last epoch"
+        )
+
+
+def pbt_space_problem(searched: int, conditional: int) -> str | None:
+    """What makes a space unfit for PBT, in words (None: fit): nothing searched to
+    perturb, or conditional parameters (a perturbed choice would change which exist)."""
+    if searched == 0:
+        return (
+            "hydra/sweeper=pbt has nothing to perturb: search at least one hyperparameter, "
+            "e.g. 'optimizer.lr=tag(log,interval(1e-5,1))'"
+        )
+    if conditional:
+        return "hydra/sweeper=pbt does not perturb conditional parameters: search them always"
+    return None
 
 
 def check_several_objectives(settings: Mapping[str, Any], pruner: Mapping[str, Any]) -> None:

@@ -28,6 +28,15 @@ training state now and then and load it at the start:
 (hpsweep.sweep.saved_state: one file in `trial.state_dir`, written atomically, loaded
 only into the configuration that wrote it.)
 
+Population Based Training (`hydra/sweeper=pbt`) runs a member as segments, one job
+each, and needs nothing more from the app than that loop: `should_prune()` also says
+True at the segment's last epoch (`trial.stop_at`; save the state before asking, or
+right after), and `load_state()` of a new segment's job, which has no state of its
+own yet, returns the state it continues from: its member's own, or the state of the
+member it exploits, with that state's step. The segment's hyperparameters are the
+job's config: an app that restores an optimizer's state sets the configured
+hyperparameters again after (train.py does: training.resume).
+
 With several objectives (`hydra.sweeper.direction=[minimize,maximize]`) the task
 returns a tuple and reports a list, `trial.report([loss, speed], step)`: Optuna's
 `Trial.report` refuses multi-objective studies, so the values go where MO-ASHA reads
@@ -68,6 +77,7 @@ from hpsweep.sweep.channel import (
     has_pruner,
     read_channel,
     registered_repeat,
+    registered_segment,
     registered_slot,
     registered_trial,
 )
@@ -98,8 +108,11 @@ class SweepTrial:
         repeat: int | None = None,
         job_dir: Path | None = None,
         config: Any = None,
+        segment: dict[str, Any] | None = None,
     ) -> None:
         self.sweep_dir = sweep_dir
+        # A PBT segment's job: stop_at, starts_from, log_dir, params (channel.register_job).
+        self.segment = segment
         self.job_dir = job_dir  # the job's own folder: the same on every re-launch
         self._config = config  # the job's composed config: what its saved state is keyed by
         self.number = number
@@ -135,7 +148,8 @@ class SweepTrial:
         channel = read_channel(sweep_dir)
         repeat = registered_repeat(sweep_dir, job_number) if channel.get("repeats") else None
         slot = registered_slot(sweep_dir, job_number)
-        return cls(sweep_dir, number, channel, slot, repeat, job_dir, config)
+        segment = registered_segment(sweep_dir, job_number)
+        return cls(sweep_dir, number, channel, slot, repeat, job_dir, config, segment)
 
     @contextmanager
     def activate(self) -> Iterator[SweepTrial]:
@@ -174,8 +188,41 @@ class SweepTrial:
 
     def load_state(self) -> SavedState | None:
         """The last state this configuration's job saved; None when there is none, or
-        it cannot be used (one warning line says why)."""
-        return self._states().load()
+        it cannot be used (one warning line says why). A PBT segment's job that saved
+        none yet gets the state its segment starts from (`inherited_state`)."""
+        return self._states().load() or self.inherited_state()
+
+    def inherited_state(self) -> SavedState | None:
+        """A PBT segment's starting state: the state another job of this sweep saved
+        (its member's last segment's, or an exploited member's), loaded whatever
+        configuration wrote it: the sweeper chose it. None outside PBT or at epoch 0."""
+        source = (self.segment or {}).get("starts_from")
+        if source is None:
+            return None
+        states = StateFile(Path(source), self.state_key)
+        if not states.path.is_file():  # the sweeper checked it was saved: gone since
+            return states.unusable("it is missing")
+        return states.load(any_key=True)
+
+    @property
+    def stop_at(self) -> int | None:
+        """The epoch a PBT segment ends at (None: not a PBT segment)."""
+        return (self.segment or {}).get("stop_at")
+
+    @property
+    def log_dir(self) -> Path | None:
+        """A PBT member's TensorBoard folder, shared by its segments' jobs (None: the
+        job's own folder)."""
+        folder = (self.segment or {}).get("log_dir")
+        return Path(folder) if folder else None
+
+    @property
+    def segment_params(self) -> dict[str, Any]:
+        """A PBT segment's hyperparameters (override key -> value); {} otherwise."""
+        return dict((self.segment or {}).get("params", {}))
+
+    def segment_ends(self, step: int) -> bool:
+        return self.stop_at is not None and step >= self.stop_at
 
     def report(self, value: float | Sequence[float], step: int) -> None:
         """Record the objective's value after `step` (an epoch, usually); with several
@@ -188,8 +235,8 @@ class SweepTrial:
                 report_values(self._trial(), value, step)
             return
         self.last_step, self.last_value = step, value
-        if not self.prunes:  # without a pruner nothing reads it: no storage write per epoch
-            return
+        if not self.prunes and self.segment is None:
+            return  # without a pruner nothing reads it: no storage write per epoch
         if self._already_reported(step):
             # A resumed job repeats the steps trained since its last saved state: the
             # study keeps the value it has (Optuna refuses a step twice), one curve.
@@ -213,7 +260,11 @@ class SweepTrial:
 
     def should_prune(self) -> bool:
         """Whether the study's pruner stops this trial now. Once it says yes, the trial
-        is pruned at the last reported step, whatever the task does next."""
+        is pruned at the last reported step, whatever the task does next. A PBT
+        segment also stops at its last epoch (`stop_at`): the sweeper continues it."""
+        if self.last_step is not None and self.segment_ends(self.last_step):
+            self.pruned_at = self.last_step
+            return True
         if not self.prunes or self.last_step is None:
             return False
         if self.objectives > 1:  # Optuna's Trial.should_prune refuses several objectives

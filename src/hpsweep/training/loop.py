@@ -35,7 +35,7 @@ from hpsweep.sweep.outcome import RunStatus, TrialOutcome, utc_now
 from hpsweep.sweep.saved_state import STATE_DIR, StateFile, config_key
 from hpsweep.sweep.trial import SweepTrial
 from hpsweep.tensorboard.hparams import HParamValue
-from hpsweep.training.callbacks import RunState, SweepPruning, TrainingCallback
+from hpsweep.training.callbacks import RunState, ScheduleReplay, SweepPruning, TrainingCallback
 from hpsweep.training.data import Splits
 from hpsweep.training.epoch_interrupts import EpochInterrupts
 from hpsweep.training.objective import objective_metrics, objective_values
@@ -211,6 +211,9 @@ def build(cfg: DictConfig, extra_callbacks: Sequence[TrainingCallback] = ()) -> 
         for node in (cfg.get("callbacks") or {}).values()
         if node is not None
     ]
+    schedule = OmegaConf.select(cfg, "trainer.schedule", default=None)
+    if schedule:  # a PBT winner's schedule, replayed (hpsweep.search.population_schedule)
+        callbacks.append(ScheduleReplay(schedule, optimizer, scheduler))
     callbacks.extend(extra_callbacks)
     log.info(
         "training %s on %s (%d train / %d val / %d test samples, %s) on %s, %d threads",
@@ -348,9 +351,11 @@ def train(
     parts = build(cfg, extra_callbacks)
     run = new_run(cfg, parts, output_dir, hparams)
     keeper = None
+    trial = SweepTrial.current()
     if OmegaConf.select(cfg, "trainer.save_state", default=True):
         keeper = StateKeeper(StateFile(output_dir / STATE_DIR, config_key(cfg)))
-        if not keeper.resume(parts, run, clock) and keeper.restore_failed:
+        inherit = trial.inherited_state if trial is not None else None
+        if not keeper.resume(parts, run, clock, inherit) and keeper.restore_failed:
             parts = build(cfg, extra_callbacks)  # half restored: start afresh
             run = new_run(cfg, parts, output_dir, hparams)
         run.saves_state = True
@@ -374,7 +379,6 @@ def train(
         for callback in parts.callbacks:
             callback.on_train_end(run, outcome)
     if keeper is not None:
-        trial = SweepTrial.current()
         keeper.finish(parts, run, clock, keep=trial is not None and trial.keep_state)
         log.debug("saved its state %d times in %.3fs", keeper.saves, keeper.save_seconds)
     log.info(
@@ -389,12 +393,14 @@ def train(
 def new_run(
     cfg: DictConfig, parts: Parts, output_dir: Path, hparams: dict[str, HParamValue] | None
 ) -> RunState:
+    trial = SweepTrial.current()
     return RunState(
         cfg=cfg,
         model=parts.model,
         output_dir=output_dir,
         hparams=dict(hparams or {}),
         max_epochs=cfg.trainer.epochs,
+        log_dir=trial.log_dir if trial is not None else None,
     )
 
 

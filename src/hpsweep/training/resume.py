@@ -25,13 +25,14 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
-from hpsweep.sweep.saved_state import StateFile, error_text
+from hpsweep.sweep.saved_state import SavedState, StateFile, error_text
 from hpsweep.training.callbacks import RunState
 
 log = logging.getLogger(__name__)
@@ -88,19 +89,36 @@ class StateKeeper:
         self.restore_failed = False  # a state was loaded but did not fit: rebuild the parts
         self.saved_step: int | None = None  # the epoch of the last state saved
 
-    def resume(self, parts: Any, run: RunState, clock: SessionClock) -> bool:
+    def resume(
+        self,
+        parts: Any,
+        run: RunState,
+        clock: SessionClock,
+        inherit: Callable[[], SavedState | None] | None = None,
+    ) -> bool:
         """Load the last saved state into `parts`, `run` and `clock`; False when there is
-        none or it does not fit these parts (one warning: then rebuild them, epoch 0)."""
-        saved = self.states.load()
+        none or it does not fit these parts (one warning: then rebuild them, epoch 0).
+        With none of its own, a PBT segment's run takes the state `inherit` gives (its
+        member's, or an exploited member's) with this run's hyperparameters."""
+        saved, adopted = self.states.load(), False
+        if saved is None and inherit is not None:
+            saved, adopted = inherit(), True
         if saved is None:
             return False
         try:
-            restore(parts, run, clock, saved.state)
+            if adopted:
+                adopt(parts, run, saved.state)
+            else:
+                restore(parts, run, clock, saved.state)
         except Exception as error:  # another model shape, another set of callbacks
             self.states.unusable(f"it does not fit this run ({error_text(error)})")
             self.restore_failed = True
             return False
-        log.info("resumed from %s: epoch %d done", self.states.path, run.epoch)
+        log.info(
+            "%s: epoch %d done",
+            "continues a PBT segment's state" if adopted else f"resumed from {self.states.path}",
+            run.epoch,
+        )
         return True
 
     def after_epoch(self, parts: Any, run: RunState, clock: SessionClock, force: bool) -> None:
@@ -147,7 +165,7 @@ def capture(parts: Any, run: RunState, clock: SessionClock) -> dict[str, Any]:
     }
 
 
-def restore(parts: Any, run: RunState, clock: SessionClock, state: dict[str, Any]) -> None:
+def restore(parts: Any, run: RunState, clock: SessionClock | None, state: dict[str, Any]) -> None:
     types = [c["type"] for c in state["callbacks"]]
     if types != [type(c).__name__ for c in parts.callbacks]:
         raise ValueError(f"it was saved with the callbacks {types}")
@@ -161,8 +179,25 @@ def restore(parts: Any, run: RunState, clock: SessionClock, state: dict[str, Any
     run.epoch = state["run"]["epoch"]
     run.summary.update(state["run"]["summary"])
     run.last_metrics.update(state["run"]["last"])
-    clock.started = state["run"]["started"]
-    clock.seconds_before = state["run"]["seconds"]
+    if clock is not None:  # None: another run's state (adopt): this run's clock is its own
+        clock.started = state["run"]["started"]
+        clock.seconds_before = state["run"]["seconds"]
+
+
+def adopt(parts: Any, run: RunState, state: dict[str, Any]) -> None:
+    """Another run's state (PBT: the state a segment starts from) under this run's own
+    hyperparameters: restored, then the optimizer's groups get the configured values
+    again (a restored optimizer brings its own lr, weight decay, ...) and a schedule
+    continues from its epoch with the configured base learning rate."""
+    configured = [
+        {key: value for key, value in group.items() if key != "params"}
+        for group in parts.optimizer.param_groups
+    ]
+    restore(parts, run, None, state)
+    for group, own in zip(parts.optimizer.param_groups, configured, strict=True):
+        group.update(own)
+    if parts.scheduler is not None:
+        parts.scheduler.base_lrs = [g.get("initial_lr", g["lr"]) for g in configured]
 
 
 def random_states(generator: torch.Generator) -> dict[str, Any]:

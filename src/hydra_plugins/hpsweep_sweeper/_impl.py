@@ -33,9 +33,20 @@ from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState
 
 from hpsweep.search.bookkeeping import done_count, tell_arguments
+from hpsweep.search.configuration import Configuration
 from hpsweep.search.dispatch import Dispatcher
 from hpsweep.search.in_flight import InFlight, TooManyFailures
+from hpsweep.search.pbt import PBTSettings
+from hpsweep.search.pbt import boundaries as pbt_boundaries
 from hpsweep.search.plan import SweepPlan
+from hpsweep.search.population import Segment
+from hpsweep.search.population_loop import NoSavedState, PopulationLoop, population_of
+from hpsweep.search.population_schedule import (
+    check_population_space,
+    finish_population,
+    segment_columns,
+    stop_without_state,
+)
 from hpsweep.search.progress import SweepProgress
 from hpsweep.search.racing import resumed_race
 from hpsweep.search.recording import SweepRecorder
@@ -104,6 +115,8 @@ class HpsweepSweeperImpl(Sweeper):
             self.dry_run(plan)
             return []
         sweep_dir = Path(self.config.hydra.sweep.dir)
+        if self.settings.get("pbt") is not None:
+            return self.run_population(plan, sweep_dir)
         study, storage_spec = self.open(plan, sweep_dir)
         race = (
             resumed_race(plan.repeats, self.settings["direction"], study.get_trials())
@@ -128,7 +141,7 @@ class HpsweepSweeperImpl(Sweeper):
                 self.launcher,
                 self.n_jobs,
                 barrier=self.settings["dispatch"] == "batch",
-                pid_of=lambda job: registered_pid(sweep_dir, job.number),
+                pid_of=self.pid_of(sweep_dir),
             ),
             ask=TrialAsker(study, plan.n_trials),
             record=record,
@@ -148,6 +161,55 @@ class HpsweepSweeperImpl(Sweeper):
             recorder.finish(self.report)  # best.yaml, summary, report: also when stopped early
         self.check_completed(study, storage_spec)
         return hydra_batches(loop.returns, self.n_jobs)
+
+    def run_population(self, plan: SweepPlan, sweep_dir: Path) -> list[list[JobReturn]]:
+        """hydra/sweeper=pbt: the population's segments on the same launcher, dispatch
+        and record as every sweep (hpsweep.search.population_loop)."""
+        pbt = PBTSettings.of(container(self.settings["pbt"]))
+        plan = dataclasses.replace(plan, n_trials=pbt.population * len(pbt_ends(pbt)))
+        check_population_space(plan)
+        study, storage_spec = self.open(plan, sweep_dir)
+        population = population_of(pbt, self.settings["direction"], self.settings["seed"], study)
+        recorder = SweepRecorder(self.config, study, plan.repeats, pbt=True)
+        progress = SweepProgress(
+            plan.n_trials, done_before=self.log_start(study, plan, storage_spec)
+        )
+
+        def record(segment: Segment, trial: Any, outcome: Any, job_dir: Any, overrides: Any):
+            columns = segment_columns(segment)
+            failed = recorder.record(
+                Configuration(trial, overrides, [segment.job]), outcome, job_dir, None, columns
+            )
+            told_value, _ = tell_arguments(outcome)
+            progress.trial_ended(study, trial.number, str(outcome.status), told_value)
+            return failed
+
+        loop = PopulationLoop(
+            plan,
+            population,
+            sweep_dir,
+            Dispatcher(self.launcher, self.n_jobs, pid_of=self.pid_of(sweep_dir)),
+            study,
+            record,
+            self.settings["max_failure_rate"],
+        )
+        try:
+            loop.run()
+        except TooManyFailures as too_many:
+            self.stop_failing(study, too_many)
+        except NoSavedState as missing:
+            stop_without_state(int(str(missing)))
+        except KeyboardInterrupt as interrupt:
+            self.stop_interrupted(loop.cut, interrupt)
+        finally:
+            progress.close()
+            finish_population(population, sweep_dir, self.config, self.settings["keep_state"])
+            recorder.finish(self.report, best_yaml=False)
+        self.check_completed(study, storage_spec)
+        return hydra_batches(loop.returns, self.n_jobs)
+
+    def pid_of(self, sweep_dir: Path) -> Any:
+        return lambda job: registered_pid(sweep_dir, job.number)
 
     def plan(self, arguments: list[str]) -> SweepPlan:
         s = self.settings
@@ -195,7 +257,8 @@ class HpsweepSweeperImpl(Sweeper):
             study.study_name,
             pruner,
             plan.repeats.most_seeds,
-            keep_state=s["keep_state"],
+            # PBT continues members from the states their segments leave.
+            keep_state=s["keep_state"] or s.get("pbt") is not None,
             objectives=len(directions_of(s["direction"])),
         )
         return study, storage_spec
@@ -266,6 +329,11 @@ class HpsweepSweeperImpl(Sweeper):
             raise SystemExit(1)
         # max_failure_rate=1 tolerates every failure, this one included.
         log.warning("no completed trials in %s", where)
+
+
+def pbt_ends(pbt: PBTSettings) -> list[int]:
+    assert pbt.epochs is not None, "check_settings requires hydra.sweeper.pbt.epochs"
+    return pbt_boundaries(pbt.epochs, pbt.interval)
 
 
 def container(node: Any) -> Any:

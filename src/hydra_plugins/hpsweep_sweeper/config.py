@@ -162,6 +162,9 @@ class HpsweepSweeperConf:
     min_repeats: int | None = None
     max_repeats: int = 5
     significance: float = 0.1
+    # Population Based Training (hydra/sweeper=pbt sets it): population, interval,
+    # quantile, resample_probability, epochs (hpsweep.search.pbt). null: no PBT.
+    pbt: Any = None
 
 
 store = ConfigStore.instance()

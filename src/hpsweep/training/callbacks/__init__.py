@@ -12,6 +12,7 @@ from hpsweep.training.callbacks._base import RunState, TrainingCallback
 from hpsweep.training.callbacks._checkpoint import BestCheckpoint
 from hpsweep.training.callbacks._early_stopping import EarlyStopping, EarlyStoppingRule
 from hpsweep.training.callbacks._pruning import SweepPruning
+from hpsweep.training.callbacks._schedule import ScheduleError, ScheduleReplay
 from hpsweep.training.callbacks._tensorboard import TensorBoardLogger
 
 __all__ = [
@@ -19,6 +20,8 @@ __all__ = [
     "EarlyStopping",
     "EarlyStoppingRule",
     "RunState",
+    "ScheduleError",
+    "ScheduleReplay",
     "SweepPruning",
     "TensorBoardLogger",
     "TrainingCallback",

@@ -31,6 +31,11 @@ class RunState:
     # never runs ahead of the state a re-launched run continues from.
     saves_state: bool = False
     interrupted: bool = False  # a signal cut the run: it will continue, not end
+    # A PBT segment ended (SweepTrial.stop_at): the member continues in another job,
+    # from the state saved now, so nothing final happens (no best weights restored).
+    paused: bool = False
+    # Where TensorBoard writes: a PBT member's folder, shared by its segments' jobs.
+    log_dir: Path | None = None
 
     def stop(self, reason: RunStatus) -> None:
         """Ask the loop to stop after this epoch; the first reason given wins."""

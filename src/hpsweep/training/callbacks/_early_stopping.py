@@ -112,6 +112,8 @@ class EarlyStopping(TrainingCallback):
         self.best_weights = state["best_weights"]
 
     def on_fit_end(self, run: RunState, status: RunStatus) -> None:
+        if run.paused:  # a PBT segment: the member trains on from these weights
+            return
         if self.best_weights is not None and self.rule.best_step != run.epoch:
             log.info(
                 "restoring the weights of epoch %d (best %s)", self.rule.best_step, self.monitor

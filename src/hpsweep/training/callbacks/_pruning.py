@@ -35,5 +35,9 @@ class SweepPruning(TrainingCallback):
         self.trial.report(values if len(values) > 1 else values[0], step=run.epoch)
         # At the last epoch the budget is spent: a "prune" would stop nothing.
         if run.epoch < run.max_epochs and self.trial.should_prune():
-            log.info("pruned at epoch %d by the sweep's pruner", run.epoch)
+            if self.trial.segment_ends(run.epoch):
+                log.info("PBT segment ends at epoch %d: the sweep continues it", run.epoch)
+                run.paused = True
+            else:
+                log.info("pruned at epoch %d by the sweep's pruner", run.epoch)
             run.stop(RunStatus.PRUNED)

@@ -14,6 +14,7 @@ from tensorboard.plugins.scalar.summary_v2 import scalar_pb
 from tensorboard.plugins.text.summary_v2 import text_pb
 
 from hpsweep.sweep.outcome import TrialOutcome
+from hpsweep.sweep.trial import SweepTrial
 from hpsweep.tensorboard.events import EventWriter, session_end_pb
 from hpsweep.tensorboard.experiment import RUNNING, STATUS, final_tag, load_experiment
 from hpsweep.training.callbacks._base import RunState, TrainingCallback
@@ -51,6 +52,12 @@ class TensorBoardLogger(TrainingCallback):
     hparams with `status: running` (its metric cells stay empty: a running trial has
     no final values yet); it is deleted at the end, which TensorBoard's server notices
     and drops. A run killed outright (SIGKILL) keeps it: running, as far as anyone knows.
+
+    A PBT member (hydra/sweeper=pbt) is one TensorBoard run across its segments' jobs,
+    in the member's folder (`run.log_dir`): each segment continues the run at the step
+    after the last (its state says which), writes its hyperparameters as `pbt/<key>`
+    scalars every epoch and one `pbt/segment` text, and a segment that pauses
+    (`run.paused`) writes no final values: the member's last segment does.
     """
 
     def __init__(self, monitor: str = "val/loss", mode: str = "min", flush_secs: float = 2.0):
@@ -60,24 +67,29 @@ class TensorBoardLogger(TrainingCallback):
         self.started = 0.0
         # (epoch, scalars) not yet written: held until a saved state covers them.
         self.unwritten: list[tuple[int, dict[str, float]]] = []
+        self.segment_scalars: dict[str, float] = {}  # a PBT segment's pbt/<key>
 
     def on_fit_start(self, run: RunState) -> None:
         if run.epoch == 0:  # a fresh run: a cut attempt's files, if any, go
             self.started = time.time()
-            for old in run.output_dir.glob(EVENT_FILES):
+            for old in logdir(run).glob(EVENT_FILES):
                 old.unlink()
-            shutil.rmtree(run.output_dir / RUNNING_RUN, ignore_errors=True)
-        self.writer = EventWriter(run.output_dir, self.flush_secs, max_queue_size=1024)
+            shutil.rmtree(logdir(run) / RUNNING_RUN, ignore_errors=True)
+        self.writer = EventWriter(logdir(run), self.flush_secs, max_queue_size=1024)
+        self.segment_scalars = segment_scalars()
         if run.epoch == 0:
             experiment = sweep_experiment()
             if experiment is not None:
                 self.writer.write(experiment)
         else:  # resumed: what the saved state holds beyond the files' last step
-            on_disk = last_step_written(run.output_dir)
+            on_disk = last_step_written(logdir(run))
             self.unwritten = [(step, s) for step, s in self.unwritten if step > on_disk]
             self.write_unwritten()
-        if not (run.output_dir / RUNNING_RUN).is_dir():
-            provisional = EventWriter(run.output_dir / RUNNING_RUN)
+        trial = SweepTrial.current()
+        if trial is not None and trial.segment and trial.segment.get("start") == run.epoch:
+            self.writer.write(text_pb("pbt/segment", segment_text(trial)), step=run.epoch + 1)
+        if not (logdir(run) / RUNNING_RUN).is_dir():
+            provisional = EventWriter(logdir(run) / RUNNING_RUN)
             provisional.write(self.session(run, RUNNING))
             provisional.close()
 
@@ -86,12 +98,12 @@ class TensorBoardLogger(TrainingCallback):
         # even when two runs share every hyperparameter (repeated seeds would
         # otherwise be averaged into one row).
         hparams = {**run.hparams, STATUS: status}
-        return hp.hparams_pb(hparams, trial_id=run.output_dir.name, start_time_secs=self.started)
+        return hp.hparams_pb(hparams, trial_id=logdir(run).name, start_time_secs=self.started)
 
     def on_epoch_end(self, run: RunState, metrics: dict[str, float]) -> None:
         assert self.writer is not None, "on_fit_start opens the writer"
         self.monitor.update(metrics.get(self.monitor.metric, math.nan))
-        scalars = dict(metrics)
+        scalars = {**metrics, **self.segment_scalars}
         if self.monitor.best is not None:
             scalars[f"best/{self.monitor.metric}"] = self.monitor.best
         # Epochs trained so far: in the HParams table it tells early-stopped and
@@ -129,7 +141,9 @@ class TensorBoardLogger(TrainingCallback):
         record metrics.json, the study and results.csv hold."""
         if self.writer is None:
             return
-        if run.interrupted:
+        if run.paused:  # a PBT segment: its member's next segment writes on after it
+            self.write_unwritten()
+        if run.interrupted or run.paused:
             # It will continue: no final values, no status yet (TensorBoard keeps a
             # run's first session summary). What its saved state covers is on disk.
             self.writer.close()
@@ -146,7 +160,33 @@ class TensorBoardLogger(TrainingCallback):
         self.writer.close()
         self.writer = None
         # The run's own session is on disk: the provisional row goes.
-        shutil.rmtree(run.output_dir / RUNNING_RUN, ignore_errors=True)
+        shutil.rmtree(logdir(run) / RUNNING_RUN, ignore_errors=True)
+
+
+def logdir(run: RunState) -> Path:
+    """The run's TensorBoard folder: its own, or its PBT member's."""
+    return run.log_dir or run.output_dir
+
+
+def segment_scalars() -> dict[str, float]:
+    """A PBT segment's numeric hyperparameters, as `pbt/<key>` scalars; {} otherwise."""
+    trial = SweepTrial.current()
+    if trial is None:
+        return {}
+    return {
+        f"pbt/{key}": float(value)
+        for key, value in trial.segment_params.items()
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    }
+
+
+def segment_text(trial: SweepTrial) -> str:
+    """One line on a PBT segment: its hyperparameters and whose state it continues."""
+    segment = trial.segment or {}
+    params = ", ".join(f"{key}={value}" for key, value in trial.segment_params.items())
+    source = segment.get("exploited_from")
+    origin = "its own state" if source is None else f"member {source}'s state (exploited)"
+    return f"epochs to {trial.stop_at or 'the end'}: {params}; from {origin}"
 
 
 def last_step_written(logdir: Path) -> int:
