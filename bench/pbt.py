@@ -2,12 +2,13 @@
 epochs, each winner's test loss retrained on fresh seeds.
 
 The task, chosen because a schedule matters there: train.py on digits with plain SGD
-(momentum 0.9, no learning-rate schedule, early stopping off), `--epochs` epochs, the
-learning rate searched log-uniformly over [1e-3, 1] and dropout over [0, 0.5]. A
-constant learning rate must trade speed early for precision late; a run whose rate
-falls as it trains needs neither compromise, and only PBT's winner can be such a run
-(random search and Hyperband pick one constant). Three arms per sweep seed, each a real
-`python train.py -m ...` in a subprocess:
+(no momentum, batches of 32, no learning-rate schedule, early stopping off), `--epochs`
+epochs, the learning rate searched log-uniformly over [1e-3, 1] and dropout over
+[0, 0.5]. At a constant rate, SGD's gradient noise keeps the weights from settling: a
+large rate learns fast and ends noisy, a small one ends precise and learns slowly. A
+run whose rate falls as it trains needs neither compromise, and only PBT's winner can
+be such a run (random search and Hyperband pick one constant). Three arms per sweep
+seed, each a real `python train.py -m ...` in a subprocess:
 
     pbt         hydra/sweeper=pbt, `--population` members, a decision every
                 `--interval` epochs: population x epochs epochs in all
@@ -43,7 +44,11 @@ SPACE = [
     "regularization=dropout",
     "regularization.dropout=interval(0,0.5)",
 ]
-COMMON = ["~callbacks.early_stopping", "hydra.sweeper.report=false", "trainer.num_threads=1"]
+# Plain SGD: no momentum, small batches, no schedule: its noise at a constant rate is
+# what a falling rate removes.
+TASK = ["optimizer.momentum=0", "trainer.batch_size=32"]
+COMMON = [*TASK, "~callbacks.early_stopping", "hydra.sweeper.report=false"]
+COMMON += ["trainer.num_threads=1"]
 FRESH_SEED = 1000
 
 
@@ -78,6 +83,7 @@ def sweep(arm: str, seed: int, n_trials: int, options: argparse.Namespace, work:
             f"hydra/sweeper={arm}",
             *SPACE,
             *COMMON,
+            *options.override,
             *more,
             f"trainer.epochs={options.epochs}",
             f"hydra.sweeper.seed={seed}",
@@ -140,6 +146,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--interval", type=int, default=5)
     parser.add_argument("--fresh", type=int, default=3, help="fresh seeds per winner")
+    parser.add_argument("--override", nargs="*", default=[], help="more train.py overrides")
     options = parser.parse_args()
     gaps, hyperband_gaps = [], []
     with tempfile.TemporaryDirectory() as tmp:

@@ -17,6 +17,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.util import tensor_util
 
+from hpsweep.hydra_callbacks.validate import pbt_warning
 from hpsweep.report.cli import main as hpsweep_cli
 from hpsweep.search.pbt import (
     PBTSettings,
@@ -220,15 +221,19 @@ def test_bad_pbt_input_stops_with_one_line_and_writes_nothing(
 # -- sweeps end to end ---------------------------------------------------------------
 
 POPULATION, INTERVAL, EPOCHS = 4, 5, 30
-DONE_WHEN = (
-    "hydra/sweeper=pbt",
-    "optimizer.lr=tag(log,interval(1e-5,1))",
-    f"hydra.sweeper.pbt.population={POPULATION}",
-    f"hydra.sweeper.pbt.interval={INTERVAL}",
-    f"trainer.epochs={EPOCHS}",
-    "~callbacks.early_stopping",
-    "hydra.sweeper.report=false",
-)
+
+
+def pbt_sweep(epochs: int = EPOCHS) -> tuple[str, ...]:
+    """The issue's command (30 epochs); shorter where a test needs fewer."""
+    return (
+        "hydra/sweeper=pbt",
+        "optimizer.lr=tag(log,interval(1e-5,1))",
+        f"hydra.sweeper.pbt.population={POPULATION}",
+        f"hydra.sweeper.pbt.interval={INTERVAL}",
+        f"trainer.epochs={epochs}",
+        "~callbacks.early_stopping",
+        "hydra.sweeper.report=false",
+    )
 
 
 def tensorboard_series(run: Path, tag: str) -> list[tuple[int, float]]:
@@ -237,12 +242,12 @@ def tensorboard_series(run: Path, tag: str) -> list[tuple[int, float]]:
     return [(e.step, float(tensor_util.make_ndarray(e.tensor_proto))) for e in events.Tensors(tag)]
 
 
-def assert_population_agrees(sweep: Path) -> list[dict[str, str]]:
+def assert_population_agrees(sweep: Path, epochs: int = EPOCHS) -> list[dict[str, str]]:
     """results.csv, the study and each member's TensorBoard run tell one story."""
     rows = assert_records_agree(sweep)
-    segments = len(boundaries(EPOCHS, INTERVAL))
+    segments = len(boundaries(epochs, INTERVAL))
     assert len(rows) == POPULATION * segments
-    assert sum(int(r["epochs"]) for r in rows) == POPULATION * EPOCHS  # no epoch twice
+    assert sum(int(r["epochs"]) for r in rows) == POPULATION * epochs  # no epoch twice
     by_member: dict[str, list[dict[str, str]]] = defaultdict(list)
     for row in rows:
         by_member[row["member"]].append(row)
@@ -252,11 +257,11 @@ def assert_population_agrees(sweep: Path) -> list[dict[str, str]]:
     for member, own in by_member.items():
         own.sort(key=lambda r: int(r["segment"]))
         assert [int(r["segment"]) for r in own] == list(range(segments))
-        assert [int(r["to_epoch"]) for r in own] == boundaries(EPOCHS, INTERVAL)
+        assert [int(r["to_epoch"]) for r in own] == boundaries(epochs, INTERVAL)
         # The member's TensorBoard run: every epoch once, its lr the segment's.
         run = sweep / f"member_{member}"
         assert [step for step, _ in tensorboard_series(run, "val/loss")] == list(
-            range(1, EPOCHS + 1)
+            range(1, epochs + 1)
         )
         lr_by_step = dict(tensorboard_series(run, "pbt/optimizer.lr"))
         for row in own:
@@ -298,7 +303,7 @@ def assert_schedule_replays(sweep: Path, rows: list[dict[str, str]], tmp_path: P
 
 @pytest.mark.long
 def test_pbt_trains_each_member_once_through_its_segments(tmp_path: Path) -> None:
-    result = run_train("-m", *DONE_WHEN, cwd=tmp_path)
+    result = run_train("-m", *pbt_sweep(), cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     sweep = sweep_dir_of(tmp_path)
     rows = assert_population_agrees(sweep)
@@ -317,10 +322,10 @@ def test_pbt_on_the_joblib_launcher_with_two_workers(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     workers = ("hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "hydra.sweeper.n_jobs=2")
-    result = run_train("-m", *DONE_WHEN, *workers, cwd=tmp_path)
+    result = run_train("-m", *pbt_sweep(epochs=15), *workers, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     sweep = sweep_dir_of(tmp_path)
-    rows = assert_population_agrees(sweep)
+    rows = assert_population_agrees(sweep, epochs=15)
     assert any(r["exploited_from"] for r in rows)
     # The report draws the lineage and the members' curves; confirm points to the replay.
     assert hpsweep_cli(["report", str(sweep)]) == 0
@@ -333,13 +338,13 @@ def test_pbt_on_the_joblib_launcher_with_two_workers(
 def test_a_pbt_sweep_cut_by_sigterm_resumes_without_training_an_epoch_twice(
     tmp_path: Path,
 ) -> None:
-    command = [sys.executable, *WARNINGS_AS_ERRORS, str(ROOT / "train.py"), "-m", *DONE_WHEN]
-    command.append(f"hydra.sweep.dir={tmp_path / 'sweep'}")
-    stop_sweep_after_rows(command, tmp_path, tmp_path / "sweep", rows=9)
-    assert 9 <= len(results(tmp_path / "sweep")) < POPULATION * 6
+    command = [sys.executable, *WARNINGS_AS_ERRORS, str(ROOT / "train.py"), "-m"]
+    command += [*pbt_sweep(epochs=20), f"hydra.sweep.dir={tmp_path / 'sweep'}"]
+    stop_sweep_after_rows(command, tmp_path, tmp_path / "sweep", rows=6)
+    assert 6 <= len(results(tmp_path / "sweep")) < POPULATION * 4
     again = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=540)
     assert again.returncode == 0, again.stderr[-3000:]
-    assert_population_agrees(tmp_path / "sweep")
+    assert_population_agrees(tmp_path / "sweep", epochs=20)
 
 
 def run_example(script: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -368,3 +373,13 @@ def test_any_app_that_saves_its_state_runs_pbt_and_one_that_does_not_is_told(
     assert toy.returncode == 1
     output = toy.stdout + toy.stderr
     assert "saved no training state" in output and "save_state" in output
+
+
+def test_pbt_warns_that_early_stopping_ends_members(compose_train) -> None:
+    with_it = compose_train("hydra/sweeper=pbt", hydra=True)
+    assert "'~callbacks.early_stopping'" in (pbt_warning(with_it) or "")
+    assert (
+        pbt_warning(compose_train("hydra/sweeper=pbt", "~callbacks.early_stopping", hydra=True))
+        is None
+    )
+    assert pbt_warning(compose_train("hydra/sweeper=tpe", hydra=True)) is None

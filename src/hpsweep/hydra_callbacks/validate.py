@@ -86,6 +86,18 @@ def pruning_warning(config: DictConfig) -> str | None:
     return nothing_to_prune(pruner, epochs)
 
 
+def pbt_warning(config: DictConfig) -> str | None:
+    """One line when PBT runs with early stopping on: a member it stops ends for good."""
+    if OmegaConf.select(config, "hydra.sweeper.pbt", default=None) is None:
+        return None
+    if OmegaConf.select(config, "callbacks.early_stopping", default=None) is None:
+        return None
+    return (
+        "hydra/sweeper=pbt with early stopping on: a member it stops ends there, and an "
+        "exploit copies its counter; PBT usually runs without it: '~callbacks.early_stopping'"
+    )
+
+
 def validate_sweep(config: DictConfig, compose: Compose) -> None:
     """Raise ConfigError for the first searched value that cannot run."""
     try:
@@ -137,9 +149,9 @@ class ValidateConfigCallback(Callback):
         _validate_or_exit(
             config, validate_sweeper_settings, lambda cfg: validate_sweep(cfg, compose_job)
         )
-        warning = pruning_warning(config)
-        if warning:
-            log.warning(warning)
+        for warning in (pruning_warning(config), pbt_warning(config)):
+            if warning:
+                log.warning(warning)
 
 
 def _validate_or_exit(config: DictConfig, *more_checks: Callable[[DictConfig], None]) -> None:
