@@ -383,3 +383,20 @@ def test_pbt_warns_that_early_stopping_ends_members(compose_train) -> None:
         is None
     )
     assert pbt_warning(compose_train("hydra/sweeper=tpe", hydra=True)) is None
+
+
+def test_states_go_once_no_member_can_start_from_them() -> None:
+    population = Population(PBTSettings(population=2, interval=5, epochs=15), "minimize", 0)
+    population.segments = [finished(0, 0, 0.1, 0.01, job=0), finished(1, 0, 0.2, 0.01, job=1)]
+    population.segments.append(finished(0, 1, 0.1, 0.01, job=2, source_job=0))
+    # Member 1 is still at epoch 5: it may exploit member 0's state there.
+    assert population.states_done_with() == []
+    running = Segment(1, 1, 5, 10, {"optimizer.lr": 0.01}, 3, 3, None, 1)
+    population.segments.append(running)
+    assert population.states_done_with() == []  # it runs from epoch 5's state
+    running.status, running.value = "complete", 0.3
+    assert [s.job for s in population.states_done_with()] == [0, 1]
+    population.segments[2].status = "early_stopped"  # member 0 is done
+    assert [s.job for s in population.states_done_with()] == [0, 1]
+    population.segments.append(finished(1, 2, 0.2, 0.01, job=4, source_job=3))
+    assert [s.job for s in population.states_done_with()] == [0, 1, 2, 3, 4]  # all done

@@ -108,6 +108,23 @@ class Population:
         """Every member trained to its last epoch or ended early, none running."""
         return not self.ready() and all(s.status is not None for s in self.segments)
 
+    def states_done_with(self) -> list[Segment]:
+        """Ended segments whose saved states nothing can start from any more: every
+        member still training has finished a segment past their epoch (a member
+        exploits only at the epoch it reached, and continues only from its last)."""
+        frontier = []
+        for member in range(self.settings.population):
+            own = self.of(member)
+            if own and own[-1].status is not None and not self._goes_on(own[-1]):
+                continue  # it is done: it needs no state
+            ended = [s.end for s in own if s.status is not None]
+            frontier.append(max(ended, default=0))
+        last = min(frontier, default=self.epochs + 1)
+        return [s for s in self.segments if s.status is not None and s.end < last]
+
+    def _goes_on(self, segment: Segment) -> bool:
+        return segment.status == REACHED_END and segment.end < self.epochs
+
     def scores_at(self, end: int) -> dict[int, float]:
         """Each member's value at epoch `end`, for those whose segment ending there
         reached it (so its state there is saved)."""

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,10 @@ MEMBER_DIR = "member_{}"  # a member's TensorBoard run, in the sweep folder
 class NoSavedState(Exception):
     """A segment ended before the last epoch without saving a state to continue from."""
 
+    def __init__(self, job: int) -> None:
+        super().__init__(f"job {job} saved no state")
+        self.job = job
+
 
 # (segment, outcome, its job folder, its overrides) -> whether it failed
 RecordSegment = Callable[[Segment, optuna.Trial, TrialOutcome, Path | None, list[str]], bool]
@@ -76,17 +81,23 @@ class PopulationLoop:
         study: optuna.Study,
         record: RecordSegment,
         max_failure_rate: float,
+        keep_state: bool = False,
     ) -> None:
         self.plan, self.population, self.sweep_dir = plan, population, sweep_dir
         self.dispatcher, self.study, self.record = dispatcher, study, record
         self.max_failure_rate = max_failure_rate
+        self.keep_state = keep_state  # hydra.sweeper.keep_state: no state is removed
+        self.released: set[int] = set()  # jobs whose states went (release_states)
         self.distributions = plan.space.distributions()
         self.trials: dict[int, optuna.Trial] = {}  # job number -> its segment's trial
         # Segments a cut left running (a resumed sweep): launched again first.
         self.resumed = [s for s in population.segments if s.status is None]
         for segment in self.resumed:
             self.trials[segment.job] = trial_of(study, segment.trial)
-        self.next_number = 1 + max(registered_jobs(sweep_dir), default=-1)
+        # Never another's folder: a segment asked but cut before its job registered
+        # keeps its number too.
+        taken = [*registered_jobs(sweep_dir), *(s.job for s in population.segments)]
+        self.next_number = 1 + max(taken, default=-1)
         self.recorded = self.failures = 0
         self.returns: dict[int, Any] = {}  # job number -> JobReturn, for Hydra
         self.cut: list[int] = []
@@ -189,6 +200,21 @@ class PopulationLoop:
             if state is None or not state.is_file():
                 self.dispatcher.stop()
                 raise NoSavedState(segment.job)
+        self.release_states()
+
+    def release_states(self) -> None:
+        """Remove the saved states no member can start from any more, as the
+        population moves on: disk holds about two epochs' states of the population,
+        not one per segment (unless hydra.sweeper.keep_state)."""
+        if self.keep_state:
+            return
+        for segment in self.population.states_done_with():
+            if segment.job in self.released:
+                continue
+            job_dir = registered_job_dir(self.sweep_dir, segment.job)
+            if job_dir is not None:
+                shutil.rmtree(job_dir / STATE_DIR, ignore_errors=True)
+            self.released.add(segment.job)
 
     def stop(self, interrupt: KeyboardInterrupt) -> None:
         """A signal: jobs that ended are recorded; those in flight are stopped, and each

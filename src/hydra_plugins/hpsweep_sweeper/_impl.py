@@ -61,7 +61,7 @@ from hpsweep.sweep.channel import (
 )
 from hpsweep.sweep.interruption import signal_of
 from hpsweep.sweep.job import RecordedTask
-from hpsweep.sweep.outcome import RunStatus
+from hpsweep.sweep.outcome import RunStatus, TrialOutcome
 from hpsweep.sweep.settings import check_settings, directions_of, effective_pruner
 from hpsweep.sweep.storage import (
     close_process_storages,
@@ -175,7 +175,13 @@ class HpsweepSweeperImpl(Sweeper):
             plan.n_trials, done_before=self.log_start(study, plan, storage_spec)
         )
 
-        def record(segment: Segment, trial: Any, outcome: Any, job_dir: Any, overrides: Any):
+        def record(
+            segment: Segment,
+            trial: optuna.Trial,
+            outcome: TrialOutcome,
+            job_dir: Path | None,
+            overrides: list[str],
+        ) -> bool:
             columns = segment_columns(segment)
             failed = recorder.record(
                 Configuration(trial, overrides, [segment.job]), outcome, job_dir, None, columns
@@ -192,13 +198,14 @@ class HpsweepSweeperImpl(Sweeper):
             study,
             record,
             self.settings["max_failure_rate"],
+            keep_state=self.settings["keep_state"],
         )
         try:
             loop.run()
         except TooManyFailures as too_many:
             self.stop_failing(study, too_many)
         except NoSavedState as missing:
-            stop_without_state(int(str(missing)))
+            stop_without_state(missing.job)
         except KeyboardInterrupt as interrupt:
             self.stop_interrupted(loop.cut, interrupt)
         finally:
