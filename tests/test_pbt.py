@@ -5,8 +5,11 @@ back and must agree."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -29,12 +32,13 @@ from hpsweep.search.pbt import (
     quantile_size,
 )
 from hpsweep.search.population import PBT_ATTR, Population, Segment, schedule_of
-from hpsweep.sweep.channel import recorded_study, registered_jobs
+from hpsweep.sweep.channel import recorded_study, registered_jobs, registered_pid
 from hpsweep.sweep.settings import SettingsError, check_settings
 from tests.conftest import ROOT, WARNINGS_AS_ERRORS
 from tests.sweep_files import (
     assert_records_agree,
     results,
+    start_train,
     stop_sweep_after_rows,
     sweep_dir_of,
 )
@@ -318,13 +322,24 @@ def test_pbt_trains_each_member_once_through_its_segments(tmp_path: Path) -> Non
 
 
 @pytest.mark.long
-def test_pbt_on_the_joblib_launcher_with_two_workers(
+def test_pbt_on_the_joblib_launcher_with_two_workers_one_killed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Two workers; one is killed (SIGKILL) once job 4 runs in it: the segments in
+    flight are launched again and continue from their saves, and the record is whole."""
+    sweep = tmp_path / "sweep"
     workers = ("hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "hydra.sweeper.n_jobs=2")
-    result = run_train("-m", *pbt_sweep(epochs=15), *workers, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-3000:]
-    sweep = sweep_dir_of(tmp_path)
+    process = start_train(
+        "-m", *pbt_sweep(epochs=15), *workers, f"hydra.sweep.dir={sweep}", cwd=tmp_path
+    )
+    deadline = time.monotonic() + 240
+    while registered_pid(sweep, 4) is None:
+        assert time.monotonic() < deadline and process.poll() is None, "job 4 never started"
+        time.sleep(0.02)
+    os.kill(registered_pid(sweep, 4), signal.SIGKILL)
+    output, _ = process.communicate(timeout=300)
+    assert process.returncode == 0, output[-3000:]
+    assert "launched again, it continues from its last save" in output
     rows = assert_population_agrees(sweep, epochs=15)
     assert any(r["exploited_from"] for r in rows)
     # The report draws the lineage and the members' curves; confirm points to the replay.

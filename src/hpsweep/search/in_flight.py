@@ -206,8 +206,7 @@ class InFlight:
         folder, where it continues from its last saved state; after MAX_RELAUNCHES it
         is failed (a job that kills its worker each time: a crash, out of memory).
         Returns the failed JobReturn then, else None."""
-        first_sentence = " ".join(str(lost.error).split()).split(". ")[0][:200]
-        reason = f"{type(lost.error).__name__}: {first_sentence}"
+        reason = lost_reason(lost)
         tries = self.relaunched.get(job.number, 0)
         if tries >= MAX_RELAUNCHES:
             log.warning("job %d: its launch failed again (%s): recorded failed", job.number, reason)
@@ -266,6 +265,12 @@ def drive(loop: SweepLoop) -> None:
         except KeyboardInterrupt as interrupt:
             loop.stop(interrupt)
             raise
+
+
+def lost_reason(lost: LostJob) -> str:
+    """Why a launch failed, in one short line: the error's type and first sentence."""
+    first_sentence = " ".join(str(lost.error).split()).split(". ")[0][:200]
+    return f"{type(lost.error).__name__}: {first_sentence}"
 
 
 def trial_overrides(params: dict[str, Any]) -> list[str]:

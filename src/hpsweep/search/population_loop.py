@@ -43,7 +43,13 @@ from optuna.trial import FrozenTrial, TrialState
 
 from hpsweep.search.bookkeeping import JOB_ATTR, STATUS_ATTR
 from hpsweep.search.dispatch import Dispatcher, Job, LostJob
-from hpsweep.search.in_flight import TooManyFailures, drive, trial_overrides
+from hpsweep.search.in_flight import (
+    MAX_RELAUNCHES,
+    TooManyFailures,
+    drive,
+    lost_reason,
+    trial_overrides,
+)
 from hpsweep.search.pbt import PBTSettings
 from hpsweep.search.plan import SweepPlan
 from hpsweep.search.population import PBT_ATTR, REACHED_END, Population, Segment
@@ -101,6 +107,7 @@ class PopulationLoop:
         self.recorded = self.failures = 0
         self.returns: dict[int, Any] = {}  # job number -> JobReturn, for Hydra
         self.cut: list[int] = []
+        self.relaunched: dict[int, int] = {}  # job number -> launches after a lost worker
         self.interrupts = DeferredInterrupts()
 
     def run(self) -> None:
@@ -174,13 +181,36 @@ class PopulationLoop:
 
     def end(self, ended: list[tuple[Job, Any]]) -> None:
         for job, job_return in ended:
-            if isinstance(job_return, LostJob):  # its worker died: the segment failed
-                job_return = JobReturn(status=JobStatus.FAILED, _return_value=job_return.error)
+            if isinstance(job_return, LostJob):
+                job_return = self.relaunch(job, job_return)
+                if job_return is None:
+                    continue
             self.returns[job.number] = job_return
             self.finish_segment(self.population.by_job(job.number), outcome_of_job(job_return))
         if self.failures / max(self.recorded, 1) > self.max_failure_rate:
             self.dispatcher.stop()
             raise TooManyFailures(self.failures, self.recorded)
+
+    def relaunch(self, job: Job, lost: LostJob) -> JobReturn | None:
+        """A segment whose worker died (kill -9, out of memory) goes back to the head of
+        the queue, into its own folder, where it continues from its last save; after
+        MAX_RELAUNCHES it is failed (returned, to be recorded)."""
+        tries = self.relaunched.get(job.number, 0)
+        if tries >= MAX_RELAUNCHES:
+            log.warning(
+                "job %d: its launch failed again (%s): recorded failed",
+                job.number,
+                lost_reason(lost),
+            )
+            return JobReturn(status=JobStatus.FAILED, _return_value=lost.error)
+        self.relaunched[job.number] = tries + 1
+        log.warning(
+            "job %d: its launch failed (%s): launched again, it continues from its last save",
+            job.number,
+            lost_reason(lost),
+        )
+        self.resumed.insert(0, self.population.by_job(job.number))
+        return None
 
     def finish_segment(self, segment: Segment, outcome: TrialOutcome) -> None:
         """Record a segment that ended: told, one row, the population updated."""
