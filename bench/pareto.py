@@ -33,7 +33,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from hpsweep.sweep.results import pareto_flags
+from hpsweep.sweep.results import ended_within, pareto_flags
 
 REPO = Path(__file__).resolve().parents[1]
 SPACE = [
@@ -93,14 +93,12 @@ def sweep(arm: str, seed: int, n_trials: int, epochs: int, work: Path) -> list[d
 def at_budget(rows: list[dict[str, str]], budget: int) -> tuple[float, int]:
     """(the hypervolume of the finished trials among those that ended within `budget`
     epochs, in the order they ended; the epochs those trials trained)."""
-    spent, points = 0, []
-    for row in sorted(rows, key=lambda r: r["finished"]):
-        epochs = int(row["epochs"] or 0)
-        if spent + epochs > budget:
-            break
-        spent += epochs
-        if row["status"] in ("complete", "early_stopped"):
-            points.append((float(row["objective_1"]), math.log10(float(row["objective_2"]))))
+    within, spent = ended_within(rows, budget)
+    points = [
+        (float(row["objective_1"]), math.log10(float(row["objective_2"])))
+        for row in within
+        if row["status"] in ("complete", "early_stopped")
+    ]
     return hypervolume(front_of(points), REFERENCE), spent
 
 

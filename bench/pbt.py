@@ -37,6 +37,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from hpsweep.sweep.results import ended_within
+
 REPO = Path(__file__).resolve().parents[1]
 SPACE = [
     "optimizer=sgd",
@@ -97,14 +99,8 @@ def sweep(arm: str, seed: int, n_trials: int, options: argparse.Namespace, work:
 def best_within(rows: list[dict[str, str]], budget: int) -> tuple[dict[str, str], int]:
     """The best finished row among those that ended within `budget` epochs, in the
     order they ended; and the epochs those rows trained."""
-    spent, finished = 0, []
-    for row in sorted(rows, key=lambda r: r["finished"]):
-        epochs = int(row["epochs"] or 0)
-        if spent + epochs > budget:
-            break
-        spent += epochs
-        if row["status"] == "complete":
-            finished.append(row)
+    within, spent = ended_within(rows, budget)
+    finished = [row for row in within if row["status"] == "complete"]
     return min(finished, key=lambda r: float(r["value"])), spent
 
 

@@ -33,6 +33,7 @@ from hpsweep.search.pbt import (
 )
 from hpsweep.search.population import PBT_ATTR, Population, Segment, schedule_of
 from hpsweep.sweep.channel import recorded_study, registered_jobs, registered_pid
+from hpsweep.sweep.results import ended_within
 from hpsweep.sweep.settings import SettingsError, check_settings
 from tests.conftest import ROOT, WARNINGS_AS_ERRORS
 from tests.sweep_files import (
@@ -415,3 +416,22 @@ def test_states_go_once_no_member_can_start_from_them() -> None:
     assert [s.job for s in population.states_done_with()] == [0, 1]
     population.segments.append(finished(1, 2, 0.2, 0.01, job=4, source_job=3))
     assert [s.job for s in population.states_done_with()] == [0, 1, 2, 3, 4]  # all done
+
+
+@pytest.mark.parametrize(
+    ("epochs", "numbers", "spent"),
+    [
+        (10, ["0", "2", "1"], 10),  # in the order they ended, not by number
+        (9, ["0", "2"], 6),  # the next would pass the budget: reading stops there
+        (3, [], 0),
+        (11, ["0", "2", "1"], 10),
+    ],
+)
+def test_a_sweep_read_at_a_budget_of_epochs(epochs: int, numbers: list[str], spent: int) -> None:
+    rows = [
+        {"number": "0", "finished": "2026-12-07T00:00:01", "epochs": "5"},
+        {"number": "1", "finished": "2026-12-07T00:00:03", "epochs": "4"},
+        {"number": "2", "finished": "2026-12-07T00:00:02", "epochs": "1"},
+    ]
+    within, used = ended_within(rows, epochs)
+    assert ([r["number"] for r in within], used) == (numbers, spent)

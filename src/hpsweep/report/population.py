@@ -13,8 +13,7 @@ from typing import Any
 
 from hpsweep.report.loading import Sweep
 from hpsweep.report.plots import _value_scale, tensorboard_curve
-
-MEMBER_DIR = "member_{}"
+from hpsweep.sweep.channel import MEMBER_DIR
 
 
 def lineage_parameter(sweep: Sweep) -> str | None:

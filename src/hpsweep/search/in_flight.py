@@ -97,7 +97,7 @@ class InFlight:
         self.returns: dict[int, Any] = {}
         self.recorded = self.failures = 0
         self.cut: list[int] = []  # trials a signal cut off, left to resume
-        self.relaunched: dict[int, int] = {}  # job number -> launches after a lost worker
+        self.relaunches = Relaunches()  # jobs launched again after a lost worker
         # job number -> trial number, as registered in the sweep folder: read once, then
         # kept here (reading every job's file for each new trial grew with the sweep).
         self.jobs = registered_jobs(sweep_dir)
@@ -206,19 +206,10 @@ class InFlight:
         folder, where it continues from its last saved state; after MAX_RELAUNCHES it
         is failed (a job that kills its worker each time: a crash, out of memory).
         Returns the failed JobReturn then, else None."""
-        reason = lost_reason(lost)
-        tries = self.relaunched.get(job.number, 0)
-        if tries >= MAX_RELAUNCHES:
-            log.warning("job %d: its launch failed again (%s): recorded failed", job.number, reason)
-            return JobReturn(status=JobStatus.FAILED, _return_value=lost.error)
-        self.relaunched[job.number] = tries + 1
-        log.warning(
-            "job %d: its launch failed (%s): launched again, it continues from its last save",
-            job.number,
-            reason,
-        )
-        self.waiting.insert(0, job)
-        return None
+        failed = self.relaunches.failed(job, lost)
+        if failed is None:
+            self.waiting.insert(0, job)
+        return failed
 
     def stop(self, interrupt: KeyboardInterrupt) -> None:
         """Jobs that ended before the signal are recorded as they ended; those in flight
@@ -267,10 +258,29 @@ def drive(loop: SweepLoop) -> None:
             raise
 
 
-def lost_reason(lost: LostJob) -> str:
-    """Why a launch failed, in one short line: the error's type and first sentence."""
-    first_sentence = " ".join(str(lost.error).split()).split(". ")[0][:200]
-    return f"{type(lost.error).__name__}: {first_sentence}"
+class Relaunches:
+    """How often each job was launched again after its worker died (kill -9, out of
+    memory, a lost node), for both sweep loops: up to MAX_RELAUNCHES, then failed."""
+
+    def __init__(self) -> None:
+        self.counts: dict[int, int] = {}  # job number -> launches after a lost worker
+
+    def failed(self, job: Job, lost: LostJob) -> JobReturn | None:
+        """None: the caller launches the job again (counted and logged); else the
+        failed JobReturn to record, its MAX_RELAUNCHES spent."""
+        first_sentence = " ".join(str(lost.error).split()).split(". ")[0][:200]
+        reason = f"{type(lost.error).__name__}: {first_sentence}"
+        tries = self.counts.get(job.number, 0)
+        if tries >= MAX_RELAUNCHES:
+            log.warning("job %d: its launch failed again (%s): recorded failed", job.number, reason)
+            return JobReturn(status=JobStatus.FAILED, _return_value=lost.error)
+        self.counts[job.number] = tries + 1
+        log.warning(
+            "job %d: its launch failed (%s): launched again, it continues from its last save",
+            job.number,
+            reason,
+        )
+        return None
 
 
 def trial_overrides(params: dict[str, Any]) -> list[str]:

@@ -100,13 +100,9 @@ class Population:
             last = self.last(member)
             if last is None:
                 waiting.append((0, member))
-            elif last.status == REACHED_END and last.end < self.epochs:
+            elif self._goes_on(last):
                 waiting.append((last.end, member))
         return [member for _, member in sorted(waiting)]
-
-    def done(self) -> bool:
-        """Every member trained to its last epoch or ended early, none running."""
-        return not self.ready() and all(s.status is not None for s in self.segments)
 
     def states_done_with(self) -> list[Segment]:
         """Ended segments whose saved states nothing can start from any more: every

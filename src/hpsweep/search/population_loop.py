@@ -38,31 +38,28 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from hydra.core.utils import JobReturn, JobStatus
+from hydra.core.utils import JobReturn
 from optuna.trial import FrozenTrial, TrialState
 
 from hpsweep.search.bookkeeping import JOB_ATTR, STATUS_ATTR
 from hpsweep.search.dispatch import Dispatcher, Job, LostJob
-from hpsweep.search.in_flight import (
-    MAX_RELAUNCHES,
-    TooManyFailures,
-    drive,
-    lost_reason,
-    trial_overrides,
-)
+from hpsweep.search.in_flight import Relaunches, TooManyFailures, drive, trial_overrides
 from hpsweep.search.pbt import PBTSettings
 from hpsweep.search.plan import SweepPlan
 from hpsweep.search.population import PBT_ATTR, REACHED_END, Population, Segment
 from hpsweep.search.recording import interrupted_outcome, is_cut
 from hpsweep.search.space import sample
-from hpsweep.sweep.channel import register_job, registered_job_dir, registered_jobs
+from hpsweep.sweep.channel import (
+    MEMBER_DIR,
+    register_job,
+    registered_job_dir,
+    registered_jobs,
+)
 from hpsweep.sweep.interruption import DeferredInterrupts
 from hpsweep.sweep.outcome import RunStatus, TrialOutcome, outcome_of_job
 from hpsweep.sweep.saved_state import STATE_DIR, STATE_FILE
 
 log = logging.getLogger(__name__)
-
-MEMBER_DIR = "member_{}"  # a member's TensorBoard run, in the sweep folder
 
 
 class NoSavedState(Exception):
@@ -107,12 +104,13 @@ class PopulationLoop:
         self.recorded = self.failures = 0
         self.returns: dict[int, Any] = {}  # job number -> JobReturn, for Hydra
         self.cut: list[int] = []
-        self.relaunched: dict[int, int] = {}  # job number -> launches after a lost worker
+        self.relaunches = Relaunches()  # jobs launched again after a lost worker
         self.interrupts = DeferredInterrupts()
 
     def run(self) -> None:
         """Run until every member trained its epochs; a signal is re-raised once the
         segments it left are recorded or left to resume."""
+        self.release_states()  # a resumed sweep's, if its last session ended before
         drive(self)
 
     def fill_free_slots(self) -> None:
@@ -192,25 +190,13 @@ class PopulationLoop:
             raise TooManyFailures(self.failures, self.recorded)
 
     def relaunch(self, job: Job, lost: LostJob) -> JobReturn | None:
-        """A segment whose worker died (kill -9, out of memory) goes back to the head of
-        the queue, into its own folder, where it continues from its last save; after
-        MAX_RELAUNCHES it is failed (returned, to be recorded)."""
-        tries = self.relaunched.get(job.number, 0)
-        if tries >= MAX_RELAUNCHES:
-            log.warning(
-                "job %d: its launch failed again (%s): recorded failed",
-                job.number,
-                lost_reason(lost),
-            )
-            return JobReturn(status=JobStatus.FAILED, _return_value=lost.error)
-        self.relaunched[job.number] = tries + 1
-        log.warning(
-            "job %d: its launch failed (%s): launched again, it continues from its last save",
-            job.number,
-            lost_reason(lost),
-        )
-        self.resumed.insert(0, self.population.by_job(job.number))
-        return None
+        """A segment whose worker died goes back to the head of the queue, into its own
+        folder, where it continues from its last save; after MAX_RELAUNCHES it is
+        failed (returned, to be recorded)."""
+        failed = self.relaunches.failed(job, lost)
+        if failed is None:
+            self.resumed.insert(0, self.population.by_job(job.number))
+        return failed
 
     def finish_segment(self, segment: Segment, outcome: TrialOutcome) -> None:
         """Record a segment that ended: told, one row, the population updated."""

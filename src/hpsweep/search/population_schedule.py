@@ -15,7 +15,6 @@ replays the schedule in one plain run (hpsweep.training.callbacks.ScheduleReplay
 from __future__ import annotations
 
 import logging
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,6 @@ from hpsweep.search.plan import SweepPlan
 from hpsweep.search.population import Population, Segment, schedule_of
 from hpsweep.sweep.channel import registered_job_dir
 from hpsweep.sweep.results import BEST_FILE
-from hpsweep.sweep.saved_state import STATE_DIR
 from hpsweep.sweep.settings import pbt_space_problem
 
 log = logging.getLogger(__name__)
@@ -66,17 +64,10 @@ def segment_columns(segment: Segment) -> dict[str, Any]:
     }
 
 
-def finish_population(
-    population: Population, sweep_dir: Path, config: DictConfig, keep_state: bool
-) -> Path | None:
-    """best_schedule.yaml (and best.yaml, for an app that replays schedules); the
-    segments' states go once every member is done (a stopped sweep resumes from them),
-    unless hydra.sweeper.keep_state. Returns the schedule's path."""
-    if not keep_state and population.done():
-        for segment in population.segments:
-            job_dir = registered_job_dir(sweep_dir, segment.job)
-            if job_dir is not None and segment.status is not None:
-                shutil.rmtree(job_dir / STATE_DIR, ignore_errors=True)
+def finish_population(population: Population, sweep_dir: Path, config: DictConfig) -> Path | None:
+    """best_schedule.yaml (and best.yaml, for an app that replays schedules); returns
+    its path. (The segments' states went as the population moved on:
+    PopulationLoop.release_states.)"""
     best = population.best()
     if best is None:
         return None

@@ -22,6 +22,8 @@ from hpsweep.sweep.storage import dispose, make_storage
 CHANNEL_FILE = Path(".hpsweep") / "study.json"
 JOBS_DIR = Path(".hpsweep") / "jobs"
 JOURNAL_FILE = "optuna-journal.log"
+# A PBT member's TensorBoard run in the sweep folder, continued by its segments' jobs.
+MEMBER_DIR = "member_{}"
 # The default study name. Not the sweep folder's name: Optuna's HyperbandPruner picks a
 # trial's bracket from a hash of the study name, and a name with a random part would
 # prune different trials each time the same command runs.
@@ -103,35 +105,31 @@ def register_job(
     _write_job(sweep_dir, job_number, entry)
 
 
-def registered_segment(sweep_dir: Path, job_number: int) -> dict[str, Any] | None:
-    """A PBT segment's job: what register_job recorded of its segment; else None."""
+def registered_entry(sweep_dir: Path, job_number: int) -> dict[str, Any] | None:
+    """What register_job (and, once the job started, register_job_dir) recorded of a
+    job of this sweep folder: its trial, and its slot, repeat, segment, folder and
+    process where it has them; None if the hpsweep sweeper did not launch it. A job
+    reads it once (SweepTrial.for_job)."""
     path = sweep_dir / JOBS_DIR / f"{job_number}.json"
-    return json.loads(path.read_text()).get("segment") if path.is_file() else None
-
-
-def registered_slot(sweep_dir: Path, job_number: int) -> int | None:
-    path = sweep_dir / JOBS_DIR / f"{job_number}.json"
-    return json.loads(path.read_text()).get("slot") if path.is_file() else None
+    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def register_job_dir(sweep_dir: Path, job_number: int, job_dir: Path) -> None:
     """The job's own folder and process, written by the job as it starts: the sweeper
     finds a job's outcome record there even when a signal stopped the launch before it
     returned, and on a signal it tells that process (a worker's) to save and stop."""
-    path = sweep_dir / JOBS_DIR / f"{job_number}.json"
-    entry = {**json.loads(path.read_text()), "job_dir": str(job_dir), "pid": os.getpid()}
-    _write_job(sweep_dir, job_number, entry)
+    registered = registered_entry(sweep_dir, job_number)
+    assert registered is not None, f"job {job_number} runs, so the sweeper registered it"
+    _write_job(sweep_dir, job_number, {**registered, "job_dir": str(job_dir), "pid": os.getpid()})
 
 
 def registered_pid(sweep_dir: Path, job_number: int) -> int | None:
     """The process that runs (or ran) the job; None until it started."""
-    path = sweep_dir / JOBS_DIR / f"{job_number}.json"
-    return json.loads(path.read_text()).get("pid") if path.is_file() else None
+    return (registered_entry(sweep_dir, job_number) or {}).get("pid")
 
 
 def registered_job_dir(sweep_dir: Path, job_number: int) -> Path | None:
-    path = sweep_dir / JOBS_DIR / f"{job_number}.json"
-    job_dir = json.loads(path.read_text()).get("job_dir") if path.is_file() else None
+    job_dir = (registered_entry(sweep_dir, job_number) or {}).get("job_dir")
     return Path(job_dir) if job_dir else None
 
 
@@ -142,19 +140,6 @@ def _write_job(sweep_dir: Path, job_number: int, entry: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(entry) + "\n")
     tmp.replace(path)
-
-
-def registered_trial(sweep_dir: Path, job_number: int) -> int | None:
-    """The trial a job of this sweep folder runs; None if the hpsweep sweeper did not
-    launch it."""
-    path = sweep_dir / JOBS_DIR / f"{job_number}.json"
-    return json.loads(path.read_text())["trial"] if path.is_file() else None
-
-
-def registered_repeat(sweep_dir: Path, job_number: int) -> int | None:
-    """The repeat a job runs of its trial's configuration; None without repeats."""
-    path = sweep_dir / JOBS_DIR / f"{job_number}.json"
-    return json.loads(path.read_text()).get("repeat") if path.is_file() else None
 
 
 def registered_jobs(sweep_dir: Path) -> dict[int, int]:

@@ -227,6 +227,20 @@ def mark_pareto(path: Path, directions: list[str]) -> list[dict[str, str]]:
     return [row for row, on_front in zip(finished, flags, strict=True) if on_front]
 
 
+def ended_within(rows: list[dict[str, str]], epochs: int) -> tuple[list[dict[str, str]], int]:
+    """The rows of the trials that ended while the epochs they trained, added up in the
+    order they ended, stay within `epochs`; and those epochs. How the benches read a
+    sweep at a budget (bench/pareto.py, bench/pbt.py)."""
+    spent, within = 0, []
+    for row in sorted(rows, key=lambda r: r["finished"]):
+        trained = int(row["epochs"] or 0)
+        if spent + trained > epochs:
+            break
+        spent += trained
+        within.append(row)
+    return within, spent
+
+
 def ranked_rows(rows: list[dict[str, str]], mode: str) -> list[dict[str, str]]:
     """Finished trials (complete, early-stopped) with a value, best first; with repeats,
     by mean, ties by the lower value_sd; other ties keep the order in which the trials

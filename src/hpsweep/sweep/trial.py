@@ -76,10 +76,7 @@ from typing import Any
 from hpsweep.sweep.channel import (
     has_pruner,
     read_channel,
-    registered_repeat,
-    registered_segment,
-    registered_slot,
-    registered_trial,
+    registered_entry,
 )
 from hpsweep.sweep.saved_state import STATE_DIR, SavedState, StateFile, config_key
 from hpsweep.sweep.settings import PRUNER_TARGETS
@@ -142,14 +139,21 @@ class SweepTrial:
     def for_job(
         cls, sweep_dir: Path, job_number: int, job_dir: Path | None = None, config: Any = None
     ) -> SweepTrial | None:
-        number = registered_trial(sweep_dir, job_number)
-        if number is None:
+        entry = registered_entry(sweep_dir, job_number)
+        if entry is None:  # not one the hpsweep sweeper launched
             return None
         channel = read_channel(sweep_dir)
-        repeat = registered_repeat(sweep_dir, job_number) if channel.get("repeats") else None
-        slot = registered_slot(sweep_dir, job_number)
-        segment = registered_segment(sweep_dir, job_number)
-        return cls(sweep_dir, number, channel, slot, repeat, job_dir, config, segment)
+        repeat = entry.get("repeat") if channel.get("repeats") else None
+        return cls(
+            sweep_dir,
+            entry["trial"],
+            channel,
+            entry.get("slot"),
+            repeat,
+            job_dir,
+            config,
+            entry.get("segment"),
+        )
 
     @contextmanager
     def activate(self) -> Iterator[SweepTrial]:

@@ -210,7 +210,7 @@ class HpsweepSweeperImpl(Sweeper):
             self.stop_interrupted(loop.cut, interrupt)
         finally:
             progress.close()
-            finish_population(population, sweep_dir, self.config, self.settings["keep_state"])
+            finish_population(population, sweep_dir, self.config)
             recorder.finish(self.report, best_yaml=False)
         self.check_completed(study, storage_spec)
         return hydra_batches(loop.returns, self.n_jobs)
