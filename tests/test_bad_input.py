@@ -182,15 +182,17 @@ BAD_INPUT = [
         "hydra.sweeper.repeats=3",
         message="hydra.sweeper.repeats=3 with several objectives",
     ),
-    # Hydra's basic sweeper (the grid preset) has no repeats at all: Hydra's own words.
+    # Hydra's basic sweeper (the grid preset) runs each combination once.
     row(
         "-m",
         "hydra/sweeper=grid",
         "optimizer=adam,sgd",
         "hydra.sweeper.repeats=adaptive",
-        message="Key 'repeats' not in 'BasicSweeperConf'",
-        by=HYDRA,
+        message="hydra.sweeper.repeats=adaptive: hydra/sweeper=grid (Hydra's basic sweeper) "
+        "runs each combination once; hydra/sweeper=auto runs the same grid with repeats",
+        in_subprocess=True,
     ),
+    row("-m", "hydra/sweeper=grid", "hydra.sweeper.repeats=3", message="repeats=3: hydra/sw"),
     row(
         "-m",
         "hydra/sweeper=hyperband",

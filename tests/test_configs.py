@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 
 import pytest
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.utils import get_class
 
 from hpsweep.sweep.settings import SWEEPER_TARGET
@@ -71,7 +72,8 @@ def test_regularization_options_share_knobs(option: str, compose_train: ComposeT
 
 HPSWEEP = SWEEPER_TARGET
 SWEEPER_TARGETS = {
-    "grid": "hydra._internal.core_plugins.basic_sweeper.BasicSweeper",
+    # Hydra's basic sweeper, under a config that also holds the repeat keys
+    "grid": "hydra_plugins.hpsweep_sweeper.grid_sweeper.GridSweeper",
     "optuna": "hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper",  # stock
 }
 SWEEPERS = sorted(
@@ -85,6 +87,8 @@ def test_sweeper_presets_compose(sweeper: str, compose_train: ComposeTrain) -> N
     target = SWEEPER_TARGETS.get(sweeper, HPSWEEP)
     assert cfg.hydra.sweeper._target_ == target
     assert get_class(target)
+    if sweeper == "grid":
+        assert issubclass(get_class(target), BasicSweeper)
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeperConf
 from hydra.core.config_store import ConfigStore
 from hydra_plugins.hydra_optuna_sweeper.config import TPESamplerConfig
 from omegaconf import MISSING
@@ -101,7 +102,23 @@ class MultiFidelityTPESamplerConfig:
 
 
 @dataclass
-class HpsweepSweeperConf:
+class RepeatsConf:
+    # Every configuration runs `repeats` times, as separate jobs, with `seed_key` set to
+    # the app's own value there plus the repeat index (0, 1, ...); the study is told the
+    # mean (hpsweep.search.repeats). 1: one job per trial, as ever. `adaptive`: racing
+    # (hpsweep.search.racing): one seed each, another while a test at `significance`
+    # against the best configuration does not rule it out, up to `max_repeats`.
+    repeats: Any = 1
+    seed_key: str = "trainer.seed"
+    # Repeats that must finish for the configuration to count (null: all of them);
+    # fewer, and it is failed with the first reason.
+    min_repeats: int | None = None
+    max_repeats: int = 5
+    significance: float = 0.1
+
+
+@dataclass
+class HpsweepSweeperConf(RepeatsConf):
     _target_: str = SWEEPER_TARGET
     defaults: list[Any] = field(
         default_factory=lambda: [{"sampler": "hpsweep_tpe"}, {"pruner": "none"}]
@@ -150,25 +167,23 @@ class HpsweepSweeperConf:
     # barrier); batch: n_jobs at a time, the next batch when the whole batch has ended
     # (Hydra's stock behaviour, kept for bench/dispatch.py to measure against).
     dispatch: str = "async"
-    # Every configuration runs `repeats` times, as separate jobs, with `seed_key` set to
-    # the app's own value there plus the repeat index (0, 1, ...); the study is told the
-    # mean (hpsweep.search.repeats). 1: one job per trial, as ever. `adaptive`: racing
-    # (hpsweep.search.racing): one seed each, another while a test at `significance`
-    # against the best configuration does not rule it out, up to `max_repeats`.
-    repeats: Any = 1
-    seed_key: str = "trainer.seed"
-    # Repeats that must finish for the configuration to count (null: all of them);
-    # fewer, and it is failed with the first reason.
-    min_repeats: int | None = None
-    max_repeats: int = 5
-    significance: float = 0.1
     # Population Based Training (hydra/sweeper=pbt sets it): population, interval,
     # quantile, resample_probability, epochs (hpsweep.search.pbt). null: no PBT.
     pbt: Any = None
 
 
+@dataclass
+class GridSweeperConf(BasicSweeperConf, RepeatsConf):
+    """hydra/sweeper=grid: Hydra's basic sweeper (grid_sweeper.py), whose config also
+    holds the repeat keys, so that setting them there is hpsweep's one-line error
+    (hpsweep.hydra_callbacks.validate) rather than Hydra's composition error."""
+
+    _target_: str = "hydra_plugins.hpsweep_sweeper.grid_sweeper.GridSweeper"
+
+
 store = ConfigStore.instance()
 store.store(group="hydra/sweeper", name="hpsweep", node=HpsweepSweeperConf, provider="hpsweep")
+store.store(group="hydra/sweeper", name="hpsweep_grid", node=GridSweeperConf, provider="hpsweep")
 store.store(
     group="hydra/sweeper/sampler",
     name="hpsweep_tpe",
