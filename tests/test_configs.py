@@ -12,7 +12,7 @@ import pytest
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.utils import get_class
 
-from hpsweep.sweep.settings import SWEEPER_TARGET
+from hpsweep.sweep.settings import GRID_SWEEPER_TARGET, SWEEPER_TARGET
 from hpsweep.training import train
 from tests.conftest import CONF_DIR, PRESETS_DIR, ComposeTrain
 from tests.data_files import write_blobs_csv, write_blobs_npz
@@ -73,7 +73,7 @@ def test_regularization_options_share_knobs(option: str, compose_train: ComposeT
 HPSWEEP = SWEEPER_TARGET
 SWEEPER_TARGETS = {
     # Hydra's basic sweeper, under a config that also holds the repeat keys
-    "grid": "hydra_plugins.hpsweep_sweeper.grid_sweeper.GridSweeper",
+    "grid": GRID_SWEEPER_TARGET,
     "optuna": "hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper",  # stock
 }
 SWEEPERS = sorted(

@@ -31,6 +31,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from hpsweep.sweep.settings import (
+    GRID_SWEEPER_TARGET,
     SettingsError,
     base_seed,
     check_settings,
@@ -46,8 +47,6 @@ from hpsweep.training.validation import ConfigError, validate
 log = logging.getLogger(__name__)
 
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
-# hydra/sweeper=grid: the basic sweeper under a config that also holds `repeats`.
-GRID_SWEEPER = "hydra_plugins.hpsweep_sweeper.grid_sweeper.GridSweeper"
 # Enough to cover any sweep typed on a command line; larger spaces are sampled anyway.
 MAX_COMPOSITIONS = 200
 
@@ -57,15 +56,15 @@ Compose = Callable[[list[str]], DictConfig]
 def validate_sweeper_settings(config: DictConfig) -> None:
     """Raise ConfigError for an invalid hydra.sweeper.* value of the hpsweep sweeper,
     and for repeats asked of the grid sweeper."""
-    repeats = OmegaConf.select(config, "hydra.sweeper.repeats", default=1)
-    if config.hydra.sweeper._target_ == GRID_SWEEPER and repeats != 1:
+    sweeper = config.hydra.sweeper
+    if sweeper._target_ == GRID_SWEEPER_TARGET and sweeper.repeats != 1:
         raise ConfigError(
-            f"hydra.sweeper.repeats={repeats}: hydra/sweeper=grid (Hydra's basic sweeper) "
-            "runs each combination once; hydra/sweeper=auto runs the same grid with repeats"
+            f"hydra.sweeper.repeats={sweeper.repeats}: hydra/sweeper=grid (Hydra's basic "
+            "sweeper) runs each combination once; hydra/sweeper=auto runs the same grid "
+            "with repeats"
         )
     if not is_hpsweep_sweeper(config):
         return
-    sweeper = config.hydra.sweeper
     try:
         check_settings(sweeper)
         base_seed(config, sweeper.get("repeats", 1), sweeper.get("seed_key", "trainer.seed"))
@@ -117,7 +116,7 @@ def validate_sweep(config: DictConfig, compose: Compose) -> None:
         problem = pbt_space_problem(len(spec.parameters), len(spec.conditional))
         if problem is not None:
             raise ConfigError(problem)
-    if config.hydra.sweeper._target_ in (BASIC_SWEEPER, GRID_SWEEPER):
+    if config.hydra.sweeper._target_ in (BASIC_SWEEPER, GRID_SWEEPER_TARGET):
         for parameter in spec.parameters:
             if parameter.override.is_interval_sweep():
                 raise ConfigError(

@@ -18,6 +18,9 @@ from typing import Any
 # The hpsweep sweeper's class, as a multirun's `hydra.sweeper._target_` names it; the
 # sweeper's ConfigStore schema (hydra_plugins/hpsweep_sweeper/config.py) sets it.
 SWEEPER_TARGET = "hydra_plugins.hpsweep_sweeper.hpsweep_sweeper.HpsweepSweeper"
+# hydra/sweeper=grid: Hydra's basic sweeper under a schema that also holds the repeat
+# keys (hydra_plugins/hpsweep_sweeper/grid_sweeper.py), only to refuse them in one line.
+GRID_SWEEPER_TARGET = "hydra_plugins.hpsweep_sweeper.grid_sweeper.GridSweeper"
 SEARCH_MODES = ("auto", "grid", "sample")
 DISPATCH_MODES = ("async", "batch")
 DIRECTIONS = ("minimize", "maximize")

@@ -22,7 +22,7 @@ from hydra.core.config_store import ConfigStore
 from hydra_plugins.hydra_optuna_sweeper.config import TPESamplerConfig
 from omegaconf import MISSING
 
-from hpsweep.sweep.settings import SWEEPER_TARGET
+from hpsweep.sweep.settings import GRID_SWEEPER_TARGET, SWEEPER_TARGET
 
 
 @dataclass
@@ -178,7 +178,7 @@ class GridSweeperConf(BasicSweeperConf, RepeatsConf):
     holds the repeat keys, so that setting them there is hpsweep's one-line error
     (hpsweep.hydra_callbacks.validate) rather than Hydra's composition error."""
 
-    _target_: str = "hydra_plugins.hpsweep_sweeper.grid_sweeper.GridSweeper"
+    _target_: str = GRID_SWEEPER_TARGET
 
 
 store = ConfigStore.instance()
