@@ -1,14 +1,11 @@
 from __future__ import annotations
 
 import math
-import os
 import time
-from pathlib import Path
 from typing import Any
 
-import torch
-
 from hpsweep.sweep.outcome import RunStatus
+from hpsweep.sweep.saved_state import save_atomically
 from hpsweep.training.callbacks._base import RunState, TrainingCallback
 from hpsweep.training.monitor import Monitor
 
@@ -72,15 +69,3 @@ class BestCheckpoint(TrainingCallback):
         save_atomically(self.pending, run.output_dir / self.filename)
         self.pending = None
         self.last_save = time.monotonic()
-
-
-def save_atomically(obj: object, path: Path) -> None:
-    """torch.save to a temporary file beside `path`, then rename it over `path`."""
-    # Same folder, so os.replace is a rename within one filesystem: atomic on POSIX.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
