@@ -11,6 +11,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -84,18 +85,23 @@ def stop_sweep_after_rows(
 ) -> str:
     """Start the sweep `command`, SIGTERM it once results.csv has `rows` rows and
     `ready()` holds; it must exit 143. Returns what it printed."""
-    process = subprocess.Popen(
-        command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    wait_for_rows(sweep, rows, process)
-    deadline = time.monotonic() + 120
-    while not ready():
-        assert time.monotonic() < deadline and process.poll() is None, "never ready"
-        time.sleep(0.05)
-    process.send_signal(signal.SIGTERM)
-    output, _ = process.communicate(timeout=120)
-    assert process.returncode == 143, output[-3000:]
-    return output
+    # Its output goes to a file, not a pipe: a pipe nobody reads until the end fills
+    # at 64 KB (a few hundred epochs' log lines), and the sweep would block on it.
+    with tempfile.TemporaryFile("w+") as output:
+        process = subprocess.Popen(
+            command, cwd=cwd, stdout=output, stderr=subprocess.STDOUT, text=True
+        )
+        wait_for_rows(sweep, rows, process)
+        deadline = time.monotonic() + 120
+        while not ready():
+            assert time.monotonic() < deadline and process.poll() is None, "never ready"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=120)
+        output.seek(0)
+        printed = output.read()
+    assert process.returncode == 143, printed[-3000:]
+    return printed
 
 
 def assert_stopped(job_dirs: list[str], seconds: float = 1) -> None:
