@@ -38,6 +38,7 @@ from hpsweep.tensorboard.hparams import HParamValue
 from hpsweep.training.callbacks import RunState, ScheduleReplay, SweepPruning, TrainingCallback
 from hpsweep.training.data import Splits
 from hpsweep.training.epoch_interrupts import EpochInterrupts
+from hpsweep.training.garbage_collection import startup_objects_frozen
 from hpsweep.training.objective import objective_metrics, objective_values
 from hpsweep.training.resume import SessionClock, StateKeeper
 from hpsweep.training.trusted_targets import TRUSTED_TARGETS
@@ -346,6 +347,17 @@ def train(
     `extra_callbacks` run after those the config lists: hooks of a caller's own, such
     as an Optuna loop reporting each epoch.
     """
+    with startup_objects_frozen():
+        return train_frozen(cfg, output_dir, hparams, extra_callbacks)
+
+
+def train_frozen(
+    cfg: DictConfig,
+    output_dir: Path,
+    hparams: dict[str, HParamValue] | None,
+    extra_callbacks: Sequence[TrainingCallback],
+) -> TrialOutcome:
+    """train(), with the objects from before it left out of garbage collection."""
     validate(cfg)
     clock = SessionClock(started=utc_now(), seconds_before=0.0, session_start=time.perf_counter())
     parts = build(cfg, extra_callbacks)
