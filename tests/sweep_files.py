@@ -73,7 +73,15 @@ def start_train(*args: str, cwd: Path) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=interruptible,
     )
+
+
+def interruptible() -> None:
+    """In a child about to start: SIGINT's default action. A suite started in a
+    script's background (bash ignores SIGINT there) hands the ignore down to its
+    children, and a run that starts with SIGINT ignored rightly keeps it ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def stop_sweep_after_rows(

@@ -142,12 +142,17 @@ def test_a_signal_is_held_until_the_epoch_ends_then_handed_on(
 
 
 def test_a_later_second_signal_does_not_wait(monkeypatch: pytest.MonkeyPatch) -> None:
-    interrupts = EpochInterrupts()
-    with interrupts.installed():
-        send(signal.SIGINT)
-        monkeypatch.setattr(time, "monotonic", lambda: interrupts.held_at + 10)
-        with pytest.raises(KeyboardInterrupt):
+    # Python's own Ctrl-C handler, even when the suite started with SIGINT ignored
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        interrupts = EpochInterrupts()
+        with interrupts.installed():
             send(signal.SIGINT)
+            monkeypatch.setattr(time, "monotonic", lambda: interrupts.held_at + 10)
+            with pytest.raises(KeyboardInterrupt):
+                send(signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_an_ignored_signal_stays_ignored() -> None:
