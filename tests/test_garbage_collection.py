@@ -26,9 +26,9 @@ def test_the_freeze_ends_when_the_run_raises() -> None:
 def test_an_applications_own_freeze_is_kept() -> None:
     gc.freeze()
     try:
-        frozen = gc.get_freeze_count()
         with startup_objects_frozen():
             pass
-        assert gc.get_freeze_count() == frozen  # not unfrozen by the run
+        # not unfrozen by the run (the count itself falls as frozen objects are freed)
+        assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
