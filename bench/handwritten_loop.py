@@ -15,7 +15,7 @@ from torch import nn
 
 # The same reader as train.py's (scikit-learn's bundled file, without importing
 # scikit-learn's 1.7 s of modules), imported before the clock starts as train.py's is:
-# its import took 0.2 s here, 3% of a 300-epoch run, that train.py's seconds never hold.
+# its import took 0.17 s here, 2-3% of a 300-epoch run, that train.py's seconds never hold.
 from hpsweep.training.data import digits_arrays
 
 

@@ -12,8 +12,10 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -111,6 +113,16 @@ def send(signum: int) -> None:
     signal.sigtimedwait([], 0.2)  # let the handler run now
 
 
+@contextmanager
+def handler(signum: int, action: Any) -> Iterator[None]:
+    """`action` handles `signum` for the block's length; then the one before it again."""
+    previous = signal.signal(signum, action)
+    try:
+        yield
+    finally:
+        signal.signal(signum, previous)
+
+
 def sweeper_handler(signum: int, frame: object) -> None:
     raise Terminated  # what the in-process sweeper's handler does
 
@@ -127,8 +139,7 @@ DELIVERED = [
 def test_a_signal_is_held_until_the_epoch_ends_then_handed_on(
     before: object, signum: int, raised: type
 ) -> None:
-    previous = signal.signal(signum, before)  # type: ignore[arg-type]
-    try:
+    with handler(signum, before):
         interrupts = EpochInterrupts()
         with interrupts.installed():
             send(signum)  # mid-epoch: nothing raised
@@ -137,33 +148,23 @@ def test_a_signal_is_held_until_the_epoch_ends_then_handed_on(
             with pytest.raises(raised):
                 interrupts.deliver()  # the epoch ended and its state was saved
         assert signal.getsignal(signum) is before  # put back
-    finally:
-        signal.signal(signum, previous)
 
 
 def test_a_later_second_signal_does_not_wait(monkeypatch: pytest.MonkeyPatch) -> None:
     # Python's own Ctrl-C handler, even when the suite started with SIGINT ignored
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        interrupts = EpochInterrupts()
-        with interrupts.installed():
+    interrupts = EpochInterrupts()
+    with handler(signal.SIGINT, signal.default_int_handler), interrupts.installed():
+        send(signal.SIGINT)
+        monkeypatch.setattr(time, "monotonic", lambda: interrupts.held_at + 10)
+        with pytest.raises(KeyboardInterrupt):
             send(signal.SIGINT)
-            monkeypatch.setattr(time, "monotonic", lambda: interrupts.held_at + 10)
-            with pytest.raises(KeyboardInterrupt):
-                send(signal.SIGINT)
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def test_an_ignored_signal_stays_ignored() -> None:
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        interrupts = EpochInterrupts()
-        with interrupts.installed():
-            send(signal.SIGINT)
-            assert not interrupts.pending
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    interrupts = EpochInterrupts()
+    with handler(signal.SIGINT, signal.SIG_IGN), interrupts.installed():
+        send(signal.SIGINT)
+        assert not interrupts.pending
 
 
 # -- train.py cut and re-launched --------------------------------------------------------

@@ -329,6 +329,7 @@ def final_metrics(parts: Parts) -> dict[str, float]:
     return final
 
 
+@startup_objects_frozen()
 def train(
     cfg: DictConfig,
     output_dir: Path,
@@ -347,17 +348,6 @@ def train(
     `extra_callbacks` run after those the config lists: hooks of a caller's own, such
     as an Optuna loop reporting each epoch.
     """
-    with startup_objects_frozen():
-        return train_frozen(cfg, output_dir, hparams, extra_callbacks)
-
-
-def train_frozen(
-    cfg: DictConfig,
-    output_dir: Path,
-    hparams: dict[str, HParamValue] | None,
-    extra_callbacks: Sequence[TrainingCallback],
-) -> TrialOutcome:
-    """train(), with the objects from before it left out of garbage collection."""
     validate(cfg)
     clock = SessionClock(started=utc_now(), seconds_before=0.0, session_start=time.perf_counter())
     parts = build(cfg, extra_callbacks)
